@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * config.h - mpconvd configuration: one table of keys, read from an INI
+ * file (inih) and from command-line flags of the same names
+ * (--KEY VALUE). Every key is documented in docs/configuration.md.
+ */
+#ifndef MPCONV_AGENT_CONFIG_H
+#define MPCONV_AGENT_CONFIG_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mpconv/abi.h"
+
+#define MPC_PIN_ROOT_DEFAULT MPC_PIN_ROOT
+
+#define MPC_MAX_IFACES 16
+#define MPC_MAX_ALLOW 64
+#define MPC_MAX_EXT 16
+
+enum mpc_role { MPC_ROLE_NETWORK, MPC_ROLE_CPE };
+enum mpc_mode { MPC_MODE_EXPLICIT, MPC_MODE_TRANSPARENT };
+enum mpc_datapath { MPC_DP_AUTO, MPC_DP_XDP, MPC_DP_TC };
+
+/* an IPv4 or IPv6 address; IPv4 kept as ::ffff:a.b.c.d */
+struct mpc_ip {
+	uint8_t a[16];
+};
+
+struct mpc_prefix {
+	struct mpc_ip ip;
+	uint8_t len; /* in the v4-mapped space for IPv4: 96 + v4 length */
+};
+
+struct mpc_endpoint {
+	struct mpc_ip ip;
+	uint16_t port; /* host order */
+	bool set;
+};
+
+struct mpc_config {
+	enum mpc_role role;
+	enum mpc_mode mode;
+	struct mpc_endpoint listen;
+	char interfaces[MPC_MAX_IFACES][IF_NAMESIZE];
+	int n_interfaces;
+	struct mpc_prefix allow[MPC_MAX_ALLOW];
+	int n_allow;
+	struct mpc_ip ext[MPC_MAX_EXT];
+	int n_ext;
+	enum mpc_datapath datapath;
+	char pin_root[128];
+	int log_level;
+	unsigned int stats_interval; /* seconds, 0 = never */
+};
+
+void mpc_config_defaults(struct mpc_config *c);
+/* apply one key; returns 0 or -1 with a message in err */
+int mpc_config_set(struct mpc_config *c, const char *key, const char *value,
+		   char *err, size_t errlen);
+/* INI file: keys at top level or in an [mpconvd] section */
+int mpc_config_load(struct mpc_config *c, const char *path, char *err,
+		    size_t errlen);
+/* cross-key checks once everything is applied */
+int mpc_config_validate(const struct mpc_config *c, char *err, size_t errlen);
+
+/* the key table, for --help and the docs test */
+struct mpc_config_key {
+	const char *name;
+	const char *arg; /* metavariable for --help */
+	const char *help;
+};
+extern const struct mpc_config_key mpc_config_keys[];
+extern const size_t mpc_config_nkeys;
+
+/* address helpers shared with the rest of the agent */
+int mpc_ip_parse(const char *s, struct mpc_ip *ip);
+bool mpc_ip_is_v4(const struct mpc_ip *ip);
+void mpc_ip_str(const struct mpc_ip *ip, char *buf, size_t len);
+bool mpc_prefix_match(const struct mpc_prefix *p, const struct mpc_ip *ip);
+
+#endif /* MPCONV_AGENT_CONFIG_H */

@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/* datapath.c - load, pin, attach and detach the BPF data path */
+#include <errno.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+
+#include "datapath.h"
+#include "log.h"
+#include "mpconv.skel.h"
+
+#ifndef BPF_FS_MAGIC
+#define BPF_FS_MAGIC 0xcafe4a11
+#endif
+
+int mpc_bpffs_ensure(const char *pin_root)
+{
+	struct statfs sfs;
+
+	if (statfs("/sys/fs/bpf", &sfs) || sfs.f_type != BPF_FS_MAGIC) {
+		mkdir("/sys/fs/bpf", 0700);
+		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
+			log_err("mount bpffs on /sys/fs/bpf: %s",
+				strerror(errno));
+			return -errno;
+		}
+		log_info("mounted bpffs on /sys/fs/bpf");
+	}
+	if (mkdir(pin_root, 0700) && errno != EEXIST) {
+		log_err("mkdir %s: %s", pin_root, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* does a pinned map of this name exist already (a previous agent's)? */
+static bool pin_exists(const char *root, const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", root, name);
+	return access(path, F_OK) == 0;
+}
+
+int mpc_dp_open(struct mpc_dp *dp, const struct mpc_config *c)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = c->pin_root);
+	int err;
+
+	memset(dp, 0, sizeof(*dp));
+	err = mpc_bpffs_ensure(c->pin_root);
+	if (err)
+		return err;
+	dp->adopted = pin_exists(c->pin_root, "mpc_stats");
+	dp->had_libxdp_dir = access("/sys/fs/bpf/xdp", F_OK) == 0;
+	snprintf(dp->pin_root, sizeof(dp->pin_root), "%s", c->pin_root);
+	dp->skel = mpconv__open_opts(&opts);
+	if (!dp->skel) {
+		log_err("open BPF object: %s", strerror(errno));
+		return -errno;
+	}
+	err = mpconv__load(dp->skel);
+	if (err) {
+		log_err("load BPF programs: %s (a pinned map of an older, "
+			"incompatible mpconv? remove %s)",
+			strerror(-err), c->pin_root);
+		mpconv__destroy(dp->skel);
+		dp->skel = NULL;
+		return err;
+	}
+	if (dp->adopted)
+		log_info("re-adopted pinned maps under %s", c->pin_root);
+	return 0;
+}
+
+/* id of the program attached to ifindex if it is one of ours, else 0 */
+static __u32 our_xdp_prog(int ifindex, __u32 mode_flag)
+{
+	struct bpf_prog_info info = {0};
+	__u32 id = 0, len = sizeof(info);
+	int fd, ours;
+
+	if (bpf_xdp_query_id(ifindex, (int)mode_flag, &id) || !id)
+		return 0;
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd < 0)
+		return 0;
+	ours = !bpf_obj_get_info_by_fd(fd, &info, &len) &&
+	       strcmp(info.name, "mpconv_xdp") == 0;
+	close(fd);
+	return ours ? id : 0;
+}
+
+static int xdp_replace(struct mpc_iface *ifc, int prog_fd, __u32 old_id,
+		       bool skb_mode)
+{
+	__u32 flags = XDP_FLAGS_REPLACE |
+		      (skb_mode ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
+	int old_fd = bpf_prog_get_fd_by_id(old_id), err;
+	LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = old_fd);
+
+	if (old_fd < 0)
+		return -errno;
+	err = bpf_xdp_attach(ifc->ifindex, prog_fd, flags, &opts);
+	close(old_fd);
+	return err;
+}
+
+int mpc_quiet_libbpf;
+
+/* which way libxdp attached: through its dispatcher, or alone (legacy) */
+static void probe_multiprog(struct mpc_dp *dp, struct mpc_iface *ifc)
+{
+	struct xdp_multiprog *mp =
+		xdp_multiprog__get_from_ifindex(ifc->ifindex);
+	bool multi;
+
+	if (libxdp_get_error(mp))
+		return;
+	multi = !xdp_multiprog__is_legacy(mp);
+	xdp_multiprog__close(mp);
+	if (!dp->feat_probed) {
+		dp->feat_probed = true;
+		dp->feat.libxdp_multi = multi;
+		if (!multi)
+			log_info(
+				"libxdp multi-program dispatcher unavailable on "
+				"this kernel: mpconv_xdp attached alone (other "
+				"XDP programs cannot share these interfaces)");
+	}
+}
+
+static int attach_xdp(struct mpc_dp *dp, struct mpc_iface *ifc, bool allow_skb)
+{
+	int prog_fd = bpf_program__fd(dp->skel->progs.mpconv_xdp), err;
+	struct xdp_program *xp;
+	__u32 old;
+
+	/* a previous agent's program: swap it atomically, no gap */
+	old = our_xdp_prog(ifc->ifindex, XDP_FLAGS_DRV_MODE);
+	if (old && !xdp_replace(ifc, prog_fd, old, false)) {
+		ifc->xdp = true;
+		log_info("%s: replaced running XDP program %u", ifc->name, old);
+		return 0;
+	}
+	old = our_xdp_prog(ifc->ifindex, XDP_FLAGS_SKB_MODE);
+	if (old && !xdp_replace(ifc, prog_fd, old, true)) {
+		ifc->xdp = ifc->xdp_skb = true;
+		log_info("%s: replaced running generic XDP program %u",
+			 ifc->name, old);
+		return 0;
+	}
+
+	xp = xdp_program__from_fd(prog_fd);
+	err = libxdp_get_error(xp);
+	if (err)
+		return err;
+	/* libxdp first tries its multi-program dispatcher and, where the
+	 * kernel refuses it (freplace EPERM on some hosts), attaches the
+	 * program alone; its complaints are replaced by one line below */
+	mpc_quiet_libbpf++;
+	err = xdp_program__attach(xp, ifc->ifindex, XDP_MODE_NATIVE, 0);
+	mpc_quiet_libbpf--;
+	if (!err) {
+		dp->feat.native_xdp = true;
+	} else if (allow_skb) {
+		log_warn("%s: native XDP failed (%s), using generic XDP",
+			 ifc->name, strerror(-err));
+		err = xdp_program__attach(xp, ifc->ifindex, XDP_MODE_SKB, 0);
+		ifc->xdp_skb = !err;
+	}
+	xdp_program__close(xp);
+	if (err)
+		return err;
+	ifc->xdp = true;
+	probe_multiprog(dp, ifc);
+	return 0;
+}
+
+static int attach_tc(struct mpc_dp *dp, struct mpc_iface *ifc)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex,
+		    .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = MPC_TC_HANDLE,
+		    .priority = MPC_TC_PRIO, .flags = BPF_TC_F_REPLACE,
+		    .prog_fd = bpf_program__fd(dp->skel->progs.mpconv_tc));
+	int err;
+
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST)
+		return err;
+	ifc->tc_hook = !err;
+	/* BPF_TC_F_REPLACE: a previous agent's filter is swapped in place */
+	err = bpf_tc_attach(&hook, &opts);
+	if (err)
+		return err;
+	ifc->tc = true;
+	dp->feat.tc_api = true;
+	return 0;
+}
+
+int mpc_dp_attach(struct mpc_dp *dp, const struct mpc_config *c)
+{
+	enum mpc_datapath mode = c->datapath;
+	int i, err;
+
+	for (i = 0; i < c->n_interfaces; i++) {
+		struct mpc_iface *ifc = &dp->ifs[i];
+
+		snprintf(ifc->name, sizeof(ifc->name), "%s", c->interfaces[i]);
+		ifc->ifindex = (int)if_nametoindex(ifc->name);
+		if (!ifc->ifindex) {
+			log_err("interface %s: %s", ifc->name, strerror(errno));
+			return -ENODEV;
+		}
+	}
+	dp->n_ifs = c->n_interfaces;
+
+	if (mode == MPC_DP_AUTO) {
+		/* XDP when every interface takes it natively, else TC */
+		mode = MPC_DP_XDP;
+		for (i = 0; i < dp->n_ifs; i++) {
+			err = attach_xdp(dp, &dp->ifs[i], false);
+			if (err) {
+				log_info("%s: native XDP unavailable (%s): "
+					 "datapath auto -> tc",
+					 dp->ifs[i].name, strerror(-err));
+				mpc_dp_detach(dp);
+				mode = MPC_DP_TC;
+				break;
+			}
+		}
+	} else if (mode == MPC_DP_XDP) {
+		for (i = 0; i < dp->n_ifs; i++) {
+			err = attach_xdp(dp, &dp->ifs[i], true);
+			if (err) {
+				log_err("%s: attach XDP: %s", dp->ifs[i].name,
+					strerror(-err));
+				return err;
+			}
+		}
+	}
+	if (mode == MPC_DP_TC) {
+		for (i = 0; i < dp->n_ifs; i++) {
+			err = attach_tc(dp, &dp->ifs[i]);
+			if (err) {
+				log_err("%s: attach TC: %s", dp->ifs[i].name,
+					strerror(-err));
+				return err;
+			}
+		}
+	}
+	dp->mode = mode;
+	for (i = 0; i < dp->n_ifs; i++)
+		log_info("%s (ifindex %d): %s", dp->ifs[i].name,
+			 dp->ifs[i].ifindex,
+			 dp->ifs[i].tc	      ? "tc ingress"
+			 : dp->ifs[i].xdp_skb ? "xdp generic"
+					      : "xdp native");
+	return 0;
+}
+
+void mpc_dp_detach(struct mpc_dp *dp)
+{
+	int i;
+
+	for (i = 0; i < dp->n_ifs; i++) {
+		struct mpc_iface *ifc = &dp->ifs[i];
+
+		if (ifc->xdp) {
+			__u32 flags = ifc->xdp_skb ? XDP_FLAGS_SKB_MODE
+						   : XDP_FLAGS_DRV_MODE;
+
+			/* detach only if what runs there is still ours */
+			if (our_xdp_prog(ifc->ifindex, flags))
+				bpf_xdp_detach(ifc->ifindex, flags, NULL);
+			ifc->xdp = ifc->xdp_skb = false;
+		}
+		if (ifc->tc) {
+			LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex,
+				    .attach_point = BPF_TC_INGRESS);
+			LIBBPF_OPTS(bpf_tc_opts, opts, .handle = MPC_TC_HANDLE,
+				    .priority = MPC_TC_PRIO);
+
+			bpf_tc_detach(&hook, &opts);
+			/* deleting the clsact qdisc takes both points; with
+			 * INGRESS alone libbpf only flushes the filters */
+			hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+			if (ifc->tc_hook)
+				bpf_tc_hook_destroy(&hook);
+			ifc->tc = ifc->tc_hook = false;
+		}
+	}
+}
+
+void mpc_dp_close(struct mpc_dp *dp, bool unpin)
+{
+	struct bpf_map *m;
+
+	if (!dp->skel)
+		return;
+	if (unpin) {
+		bpf_object__for_each_map(
+			m, dp->skel->obj) if (bpf_map__is_pinned(m))
+			bpf_map__unpin(m, NULL);
+	}
+	mpconv__destroy(dp->skel);
+	dp->skel = NULL;
+	if (unpin) {
+		/* our pin directory, and libxdp's state directory if libxdp
+		 * created it for us; both only when empty */
+		rmdir(dp->pin_root);
+		if (!dp->had_libxdp_dir)
+			rmdir("/sys/fs/bpf/xdp");
+	}
+}

@@ -1,0 +1,1101 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+#
+# tests/e2e/lib.sh - shared by every end-to-end test. Source it, then
+#
+#   topo_create            client / converter / server namespaces (see
+#                          README.md for the drawing), cleanup trap set
+#   link_rate/loss/blackhole/down/up LINK ...     impair a link
+#   bg_start NS CMD...     background process, killed by topo_destroy
+#   xfer_check / xfer_start + xfer_wait          verified transfers
+#   nstat_ns, nstat_get, link_bytes, mptcp_subflows, link_drops   counters
+#   run_case, assert_*, skip, case_skip, test_finish               results
+#
+# Exit codes: 0 pass, 1 fail, 77 skip (reason on a "SKIP: ..." line),
+# 99 error in the test itself (setup failed).
+#
+# Only documentation addresses, namespaces "mpc-<id>-{cli,conv,srv}" with
+# id = TOPO_ID (default: the PID of the test shell), removed on every exit
+# path. Nothing in the root namespace is touched.
+
+# ---- constants -----------------------------------------------------------
+
+E2E_PASS=0
+E2E_FAIL=1
+E2E_SKIP=77
+E2E_ERROR=99
+export E2E_PASS E2E_FAIL E2E_SKIP E2E_ERROR
+
+MPC_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+XFER=${XFER:-$MPC_ROOT/build/tools/xfer}
+export MPC_ROOT XFER
+
+TOPO_ID=${TOPO_ID:-$$}
+NS_CLIENT=mpc-$TOPO_ID-cli
+NS_CONV=mpc-$TOPO_ID-conv
+NS_SERVER=mpc-$TOPO_ID-srv
+export TOPO_ID NS_CLIENT NS_CONV NS_SERVER
+
+# interfaces: client c1,c2 <-> converter m1,m2 ; converter m3 <-> server s1
+IF_C1=c1
+IF_C2=c2
+IF_M1=m1
+IF_M2=m2
+IF_M3=m3
+IF_S1=s1
+export IF_C1 IF_C2 IF_M1 IF_M2 IF_M3 IF_S1
+
+# link 1: c1 - m1
+NET4_L1=192.0.2.0/25
+IP4_M1=192.0.2.1
+IP4_C1=192.0.2.2
+NET6_L1=2001:db8:1::/64
+IP6_M1=2001:db8:1::1
+IP6_C1=2001:db8:1::2
+# link 2: c2 - m2
+NET4_L2=192.0.2.128/25
+IP4_M2=192.0.2.129
+IP4_C2=192.0.2.130
+NET6_L2=2001:db8:2::/64
+IP6_M2=2001:db8:2::1
+IP6_C2=2001:db8:2::2
+# link 3 (server side): m3 - s1
+NET4_L3=198.51.100.0/24
+IP4_M3=198.51.100.1
+IP4_S1=198.51.100.2
+NET6_L3=2001:db8:3::/64
+IP6_M3=2001:db8:3::1
+IP6_S1=2001:db8:3::2
+# the converter's external address (source of converted connections)
+NET4_EXT=203.0.113.0/24
+IP4_EXT=203.0.113.1
+NET6_EXT=2001:db8:ff::/64
+IP6_EXT=2001:db8:ff::1
+# client policy-routing tables, one per link
+RT_L1=101
+RT_L2=102
+export NET4_L1 IP4_M1 IP4_C1 NET6_L1 IP6_M1 IP6_C1 \
+	NET4_L2 IP4_M2 IP4_C2 NET6_L2 IP6_M2 IP6_C2 \
+	NET4_L3 IP4_M3 IP4_S1 NET6_L3 IP6_M3 IP6_S1 \
+	NET4_EXT IP4_EXT NET6_EXT IP6_EXT RT_L1 RT_L2
+
+# ---- knobs (set before topo_create, or pass the options) --------------------
+
+# net.mptcp.enabled in the server namespace (plain TCP server by default)
+TOPO_SERVER_MPTCP=${TOPO_SERVER_MPTCP:-0}
+# 1: the server gets a default route via the converter (plain routing
+# between client and server, e.g. for baselines); 0: it only routes
+# NET4_EXT/NET6_EXT via the converter, client addresses are unreachable
+TOPO_SERVER_DEFAULT_ROUTE=${TOPO_SERVER_DEFAULT_ROUTE:-0}
+# 1: IP4_EXT/IP6_EXT are assigned to the converter's lo; 0: only routed
+TOPO_EXT_ON_LO=${TOPO_EXT_ON_LO:-1}
+# congestion control in every namespace ("" = inherit the host default,
+# which new namespaces copy). A non-initial namespace may only pick one
+# listed in the host's net.ipv4.tcp_allowed_congestion_control (reno is
+# always allowed; cubic is not, unless the host allows it).
+TOPO_CC=${TOPO_CC-}
+# 1: apply topo_offload_xdp after creation (see there)
+TOPO_XDP=${TOPO_XDP:-0}
+TOPO_MTU_CLIENT=${TOPO_MTU_CLIENT:-1500}
+TOPO_MTU_SERVER=${TOPO_MTU_SERVER:-1500}
+# where link_rate/link_loss/link_blackhole act:
+#   endpoint  both directions in the client (links 1, 2) or server (link
+#             3) namespace: egress qdisc + ingress via an ifb device, nft
+#             netdev ingress+egress hooks. Works whatever the converter
+#             does (XDP_REDIRECT out of m1 skips m1's qdisc and nftables).
+#   ends      tbf on the egress of both veth ends (converter side too);
+#             loss/blackhole stay at the endpoint.
+LINK_SHAPE_AT=${LINK_SHAPE_AT:-endpoint}
+# queue of the tbf shapers, in ms at the shaped rate
+LINK_QUEUE_MS=${LINK_QUEUE_MS:-50}
+export TOPO_SERVER_MPTCP TOPO_SERVER_DEFAULT_ROUTE TOPO_EXT_ON_LO TOPO_CC \
+	TOPO_XDP TOPO_MTU_CLIENT TOPO_MTU_SERVER LINK_SHAPE_AT LINK_QUEUE_MS
+
+# ---- state ---------------------------------------------------------------
+
+TOPO_TMP=${TOPO_TMP:-}
+_TOPO_TRAPS=0
+_TOPO_CLEANUP=()
+XFER_PORT_NEXT=${XFER_PORT_NEXT:-20000}
+TEST_FAILS=0
+TEST_PASSES=0
+TEST_SKIPS=0
+CASE_FAILS=0
+CASE_SKIP_REASON=
+
+# ---- messages and results ----------------------------------------------------
+
+log() {
+	printf '%s\n' "$*"
+}
+
+info() {
+	printf '  %s\n' "$*"
+}
+
+warn() {
+	printf 'WARN: %s\n' "$*" >&2
+}
+
+# skip REASON: the whole test is skipped (exit 77, cleanup runs)
+skip() {
+	printf 'SKIP: %s\n' "$*"
+	exit "$E2E_SKIP"
+}
+
+# die MSG: the test itself failed to run (exit 99, cleanup runs)
+die() {
+	printf 'ERROR: %s\n' "$*"
+	exit "$E2E_ERROR"
+}
+
+# case_skip REASON: inside a case function: `case_skip "why" || return`
+case_skip() {
+	CASE_SKIP_REASON="$*"
+	return "$E2E_SKIP"
+}
+
+_case_fail() {
+	CASE_FAILS=$((CASE_FAILS + 1))
+	printf '  not ok - %s\n' "$*"
+	return 1
+}
+
+_case_ok() {
+	printf '  ok - %s\n' "$*"
+}
+
+# assert_eq ACTUAL EXPECTED MSG   (string comparison)
+assert_eq() {
+	if [ "$1" = "$2" ]; then
+		_case_ok "$3 ($1)"
+	else
+		_case_fail "$3: got '$1', want '$2'"
+	fi
+}
+
+# assert_ge ACTUAL MIN MSG / assert_le ACTUAL MAX MSG / assert_gt / assert_lt
+# (numeric, decimals allowed)
+_num_cmp() {
+	awk -v a="$1" -v b="$3" -v op="$2" 'BEGIN {
+		if (a !~ /^-?[0-9]+(\.[0-9]*)?$/ || b !~ /^-?[0-9]+(\.[0-9]*)?$/)
+			exit 2
+		a += 0; b += 0
+		if (op == "ge") r = a >= b
+		else if (op == "le") r = a <= b
+		else if (op == "gt") r = a > b
+		else r = a < b
+		exit !r
+	}'
+}
+
+_assert_num() {
+	local op=$1 a=$2 b=$3 msg=$4 sym
+	case $op in
+	ge) sym='>=' ;; le) sym='<=' ;; gt) sym='>' ;; lt) sym='<' ;;
+	esac
+	if _num_cmp "$a" "$op" "$b"; then
+		_case_ok "$msg ($a $sym $b)"
+	else
+		_case_fail "$msg: got '$a', want $sym $b"
+	fi
+}
+
+assert_ge() { _assert_num ge "$@"; }
+assert_le() { _assert_num le "$@"; }
+assert_gt() { _assert_num gt "$@"; }
+assert_lt() { _assert_num lt "$@"; }
+
+# assert_ok MSG CMD...: CMD must succeed
+assert_ok() {
+	local msg=$1
+	shift
+	if "$@"; then
+		_case_ok "$msg"
+	else
+		_case_fail "$msg (command failed: $*)"
+	fi
+}
+
+# run_case NAME FUNC [ARGS...]: prints PASS/FAIL/SKIP NAME. A case fails if
+# FUNC returns non-zero or any assertion in it failed; 77 means skipped.
+# FUNC runs in the test shell (no subshell), but, as for any function
+# called from a condition, set -e does not apply inside it: end steps that
+# must not fail with `|| return 1`.
+run_case() {
+	local name=$1 rc=0
+	shift
+	CASE_FAILS=0
+	CASE_SKIP_REASON=
+	log "--- $name"
+	"$@" || rc=$?
+	if [ "$rc" -eq "$E2E_SKIP" ]; then
+		log "SKIP: $name: ${CASE_SKIP_REASON:-no reason given}"
+		TEST_SKIPS=$((TEST_SKIPS + 1))
+	elif [ "$rc" -ne 0 ] || [ "$CASE_FAILS" -gt 0 ]; then
+		log "FAIL: $name"
+		TEST_FAILS=$((TEST_FAILS + 1))
+	else
+		log "PASS: $name"
+		TEST_PASSES=$((TEST_PASSES + 1))
+	fi
+	return 0
+}
+
+# test_finish: summary line and exit code (1 if any case failed, 77 if all
+# were skipped, else 0)
+test_finish() {
+	local name
+	name=$(basename "$0" .sh)
+	if [ "$TEST_FAILS" -gt 0 ]; then
+		log "RESULT: FAIL $name ($TEST_FAILS failed, $TEST_PASSES passed, $TEST_SKIPS skipped)"
+		exit "$E2E_FAIL"
+	fi
+	if [ "$TEST_PASSES" -eq 0 ] && [ "$TEST_SKIPS" -gt 0 ]; then
+		log "SKIP: all $TEST_SKIPS cases skipped"
+		exit "$E2E_SKIP"
+	fi
+	log "RESULT: PASS $name ($TEST_PASSES passed, $TEST_SKIPS skipped)"
+	exit "$E2E_PASS"
+}
+
+# ---- requirements --------------------------------------------------------------
+
+require_root() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces)"
+}
+
+require_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || skip "missing command: $c"
+	done
+}
+
+require_xfer() {
+	[ -x "$XFER" ] || die "$XFER not built (make build/tools/xfer)"
+}
+
+require_mptcp() {
+	[ -e /proc/sys/net/mptcp/enabled ] || skip "kernel without MPTCP"
+}
+
+# the usual set for topo_create
+require_topo() {
+	require_root
+	require_cmd ip tc nft ethtool ss nstat awk
+	require_xfer
+}
+
+# ---- temporary files -----------------------------------------------------------
+
+_topo_tmp() {
+	if [ -z "$TOPO_TMP" ] || [ ! -d "$TOPO_TMP" ]; then
+		TOPO_TMP=$(mktemp -d "${TMPDIR:-/tmp}/mpc-e2e-$TOPO_ID.XXXXXX")
+		export TOPO_TMP
+	fi
+}
+
+# ---- background processes --------------------------------------------------------
+
+# bg_start NS CMD [ARGS...]: run CMD in namespace NS in the background; its
+# PID is in BG_PID and recorded for topo_destroy. Redirect as usual:
+#   bg_start "$NS_CONV" "$XFER" server ... >"$TOPO_TMP/srv.json"
+# Call it directly, not inside $(...): the PID is recorded in a file too,
+# but BG_PID would be lost.
+bg_start() {
+	local ns=$1
+	shift
+	_topo_tmp
+	ip netns exec "$ns" "$@" &
+	BG_PID=$!
+	printf '%s %s\n' "$BG_PID" "$ns" >>"$TOPO_TMP/pids"
+}
+
+# bg_start_bpf NS CMD...: like bg_start, but through nsenter --net, which
+# keeps the mount namespace: `ip netns exec` remounts /sys, so pins made
+# by a BPF daemon started that way would be invisible (and lost) outside
+bg_start_bpf() {
+	local ns=$1
+	shift
+	_topo_tmp
+	nsenter --net="/run/netns/$ns" "$@" &
+	BG_PID=$!
+	printf '%s %s\n' "$BG_PID" "$ns" >>"$TOPO_TMP/pids"
+}
+
+# bg_stop PID: TERM, then KILL after 2 s; reaps it
+bg_stop() {
+	local pid=$1 i
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for i in $(seq 20); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	return 0
+}
+
+# wait_pid_timeout PID SECS: wait for PID (a child) up to SECS; prints
+# nothing, returns its exit status, or 124 on timeout (left running)
+wait_pid_timeout() {
+	local pid=$1 secs=$2 end rc
+	end=$(($(date +%s%N) + secs * 1000000000))
+	while kill -0 "$pid" 2>/dev/null; do
+		[ "$(date +%s%N)" -lt "$end" ] || return 124
+		sleep 0.05
+	done
+	rc=0
+	wait "$pid" 2>/dev/null || rc=$?
+	return "$rc"
+}
+
+# sleep that lets a trapped signal in at once
+nap() {
+	sleep "$1" &
+	wait $! 2>/dev/null || true
+}
+
+# ---- topology ----------------------------------------------------------------------
+
+_nsx() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$@"
+}
+
+_sysctl() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" sysctl -qw "$@" >/dev/null
+}
+
+_ns_exists() {
+	[ -e "/run/netns/$1" ]
+}
+
+# topo_on_destroy CMD...: run CMD (eval'd) first thing in topo_destroy,
+# latest registered first (unload programs, stop daemons, unpin maps...)
+topo_on_destroy() {
+	_TOPO_CLEANUP+=("$*")
+}
+
+_topo_exit_trap() {
+	local rc=$?
+	topo_destroy
+	exit "$rc"
+}
+
+_topo_sig_trap() {
+	local sig=$1 code=$2
+	trap - "$sig"
+	printf 'INTERRUPTED: SIG%s, cleaning up\n' "$sig" >&2
+	topo_destroy
+	exit "$code"
+}
+
+# with set -e: say which command ended the test
+_topo_err_trap() {
+	local rc=$? line=$1 cmd=$2
+	case $- in
+	*e*) printf 'ERROR: "%s" failed (exit %s) at %s line %s\n' "$cmd" "$rc" \
+		"$(basename "$0")" "$line" ;;
+	esac
+}
+
+topo_traps() {
+	[ "$_TOPO_TRAPS" -eq 1 ] && return 0
+	trap '_topo_err_trap "$LINENO" "$BASH_COMMAND"' ERR
+	trap _topo_exit_trap EXIT
+	trap '_topo_sig_trap INT 130' INT
+	trap '_topo_sig_trap TERM 143' TERM
+	trap '_topo_sig_trap HUP 129' HUP
+	_TOPO_TRAPS=1
+}
+
+# topo_destroy: cleanup hooks, kill what the test started, delete the
+# namespaces, remove TOPO_TMP (kept with KEEP_TMP=1). Idempotent.
+topo_destroy() {
+	local -
+	set +eu
+	local i pid ns pids=() nss=("$NS_CLIENT" "$NS_CONV" "$NS_SERVER")
+	for ((i = ${#_TOPO_CLEANUP[@]} - 1; i >= 0; i--)); do
+		eval "${_TOPO_CLEANUP[i]}" || warn "cleanup '${_TOPO_CLEANUP[i]}' failed"
+	done
+	_TOPO_CLEANUP=()
+
+	# processes started with bg_start (only if still in one of our
+	# namespaces: a reaped PID may have been reused), then anything else
+	# still inside our namespaces (only this run can have put it there)
+	if [ -n "$TOPO_TMP" ] && [ -f "$TOPO_TMP/pids" ]; then
+		while read -r pid ns; do
+			[ -n "$pid" ] || continue
+			kill -0 "$pid" 2>/dev/null || continue
+			case " ${nss[*]} " in
+			*" $(ip netns identify "$pid" 2>/dev/null) "*) pids+=("$pid") ;;
+			esac
+		done <"$TOPO_TMP/pids"
+	fi
+	for ns in "${nss[@]}"; do
+		_ns_exists "$ns" || continue
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			[ "$pid" = "$$" ] || pids+=("$pid")
+		done
+	done
+	if [ ${#pids[@]} -gt 0 ]; then
+		kill -TERM "${pids[@]}" 2>/dev/null
+		for i in $(seq 20); do
+			local alive=0
+			for pid in "${pids[@]}"; do
+				kill -0 "$pid" 2>/dev/null && alive=1
+			done
+			[ $alive -eq 0 ] && break
+			sleep 0.1
+		done
+		kill -KILL "${pids[@]}" 2>/dev/null
+		for pid in "${pids[@]}"; do
+			wait "$pid" 2>/dev/null
+		done
+	fi
+
+	for ns in "${nss[@]}"; do
+		_ns_exists "$ns" && ip netns del "$ns" 2>/dev/null
+	done
+	for ns in "${nss[@]}"; do
+		_ns_exists "$ns" && warn "namespace $ns still present"
+	done
+	if [ -n "$TOPO_TMP" ] && [ -d "$TOPO_TMP" ]; then
+		if [ "${KEEP_TMP:-0}" = 1 ]; then
+			warn "kept $TOPO_TMP"
+		else
+			rm -rf "$TOPO_TMP"
+		fi
+	fi
+	return 0
+}
+
+# topo_reap_stale: delete mpc-<pid>-* namespaces whose <pid> is not alive
+# any more (left by a run killed with SIGKILL), with what runs in them.
+# Not called automatically.
+topo_reap_stale() {
+	local ns id pid
+	for ns in $(ip netns list | awk '{print $1}'); do
+		case $ns in
+		mpc-*-cli | mpc-*-conv | mpc-*-srv) ;;
+		*) continue ;;
+		esac
+		id=${ns#mpc-}
+		id=${id%-*}
+		case $id in
+		*[!0-9]* | '') continue ;;
+		esac
+		kill -0 "$id" 2>/dev/null && continue
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -KILL "$pid" 2>/dev/null || true
+		done
+		ip netns del "$ns" 2>/dev/null && warn "removed stale namespace $ns"
+	done
+	return 0
+}
+
+_topo_ns_init() {
+	local ns=$1
+	ip netns add "$ns" || return 1
+	ip -n "$ns" link set lo up
+	_sysctl "$ns" net.ipv4.conf.all.rp_filter=2 net.ipv4.conf.default.rp_filter=2
+	_sysctl "$ns" net.ipv6.conf.all.keep_addr_on_down=1 \
+		net.ipv6.conf.default.keep_addr_on_down=1
+	_sysctl "$ns" net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+	_sysctl "$ns" net.ipv6.conf.default.accept_ra=0
+	if [ -n "$TOPO_CC" ]; then
+		_sysctl "$ns" "net.ipv4.tcp_congestion_control=$TOPO_CC" ||
+			warn "$ns: congestion control $TOPO_CC refused"
+	fi
+}
+
+_topo_addr() {
+	local ns=$1 dev=$2 a4=$3 a6=$4
+	ip -n "$ns" addr add "$a4" dev "$dev"
+	ip -n "$ns" -6 addr add "$a6" dev "$dev" nodad
+	ip -n "$ns" link set "$dev" up
+}
+
+# (re)install the client's routes through link N (1 or 2); idempotent,
+# link_up calls it since taking a device down deletes its routes
+_topo_routes_client() {
+	local n=$1 dev gw4 gw6 src4 src6 tab metric
+	if [ "$n" = 1 ]; then
+		dev=$IF_C1 gw4=$IP4_M1 gw6=$IP6_M1 src4=$IP4_C1 src6=$IP6_C1
+		tab=$RT_L1 metric=100
+	else
+		dev=$IF_C2 gw4=$IP4_M2 gw6=$IP6_M2 src4=$IP4_C2 src6=$IP6_C2
+		tab=$RT_L2 metric=200
+	fi
+	# main table: link 1 preferred, link 2 as fallback default
+	ip -n "$NS_CLIENT" route replace default via "$gw4" dev "$dev" metric "$metric"
+	ip -n "$NS_CLIENT" -6 route replace default via "$gw6" dev "$dev" metric "$metric"
+	# per-source table: traffic from this link's address leaves by it
+	local net4 net6
+	if [ "$n" = 1 ]; then net4=$NET4_L1 net6=$NET6_L1; else net4=$NET4_L2 net6=$NET6_L2; fi
+	ip -n "$NS_CLIENT" route replace "$net4" dev "$dev" src "$src4" table "$tab"
+	ip -n "$NS_CLIENT" route replace default via "$gw4" dev "$dev" table "$tab"
+	ip -n "$NS_CLIENT" -6 route replace "$net6" dev "$dev" table "$tab"
+	ip -n "$NS_CLIENT" -6 route replace default via "$gw6" dev "$dev" table "$tab"
+	if ! ip -n "$NS_CLIENT" rule show | grep -q "from $src4 lookup $tab"; then
+		ip -n "$NS_CLIENT" rule add from "$src4" lookup "$tab" priority "$tab"
+	fi
+	if ! ip -n "$NS_CLIENT" -6 rule show | grep -q "from $src6 lookup $tab"; then
+		ip -n "$NS_CLIENT" -6 rule add from "$src6" lookup "$tab" priority "$tab"
+	fi
+}
+
+_topo_routes_server() {
+	ip -n "$NS_SERVER" route replace "$NET4_EXT" via "$IP4_M3" dev "$IF_S1"
+	ip -n "$NS_SERVER" -6 route replace "$NET6_EXT" via "$IP6_M3" dev "$IF_S1"
+	if [ "$TOPO_SERVER_DEFAULT_ROUTE" = 1 ]; then
+		ip -n "$NS_SERVER" route replace default via "$IP4_M3" dev "$IF_S1"
+		ip -n "$NS_SERVER" -6 route replace default via "$IP6_M3" dev "$IF_S1"
+	fi
+}
+
+_topo_mptcp_limits() {
+	ip -n "$1" mptcp limits set subflows 8 add_addr_accepted 8
+}
+
+# topo_create [--server-mptcp] [--server-default-route] [--xdp]
+#             [--no-ext-addr]
+# Builds the topology (README.md), sets the cleanup traps first. Calls the
+# function topo_hook_post_create if the test defines one.
+topo_create() {
+	local a
+	for a in "$@"; do
+		case $a in
+		--server-mptcp) TOPO_SERVER_MPTCP=1 ;;
+		--server-default-route) TOPO_SERVER_DEFAULT_ROUTE=1 ;;
+		--xdp) TOPO_XDP=1 ;;
+		--no-ext-addr) TOPO_EXT_ON_LO=0 ;;
+		*) die "topo_create: unknown option $a" ;;
+		esac
+	done
+	topo_traps
+	_topo_tmp
+	local ns
+	for ns in "$NS_CLIENT" "$NS_CONV" "$NS_SERVER"; do
+		_ns_exists "$ns" && die "namespace $ns already exists"
+	done
+	# errexit must hold inside _topo_create: call it outside a condition
+	local - rc=0
+	set +e
+	_topo_create
+	rc=$?
+	[ "$rc" -eq 0 ] || die "topo_create failed (exit $rc)"
+	if [ "$TOPO_XDP" = 1 ]; then
+		topo_offload_xdp || die "topo_offload_xdp failed"
+	fi
+	if declare -F topo_hook_post_create >/dev/null; then
+		topo_hook_post_create || die "topo_hook_post_create failed"
+	fi
+	return 0
+}
+
+_topo_create() (
+	set -e
+	_topo_ns_init "$NS_CLIENT"
+	_topo_ns_init "$NS_CONV"
+	_topo_ns_init "$NS_SERVER"
+
+	_sysctl "$NS_CONV" net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+	_sysctl "$NS_CLIENT" net.mptcp.enabled=1
+	_sysctl "$NS_CONV" net.mptcp.enabled=1
+	_sysctl "$NS_SERVER" "net.mptcp.enabled=$([ "$TOPO_SERVER_MPTCP" = 1 ] && echo 1 || echo 0)"
+
+	# veth pairs are created inside the namespaces, never in the root one
+	ip -n "$NS_CLIENT" link add "$IF_C1" mtu "$TOPO_MTU_CLIENT" type veth \
+		peer name "$IF_M1" mtu "$TOPO_MTU_CLIENT" netns "$NS_CONV"
+	ip -n "$NS_CLIENT" link add "$IF_C2" mtu "$TOPO_MTU_CLIENT" type veth \
+		peer name "$IF_M2" mtu "$TOPO_MTU_CLIENT" netns "$NS_CONV"
+	ip -n "$NS_SERVER" link add "$IF_S1" mtu "$TOPO_MTU_SERVER" type veth \
+		peer name "$IF_M3" mtu "$TOPO_MTU_SERVER" netns "$NS_CONV"
+
+	_topo_addr "$NS_CLIENT" "$IF_C1" "$IP4_C1/25" "$IP6_C1/64"
+	_topo_addr "$NS_CLIENT" "$IF_C2" "$IP4_C2/25" "$IP6_C2/64"
+	_topo_addr "$NS_CONV" "$IF_M1" "$IP4_M1/25" "$IP6_M1/64"
+	_topo_addr "$NS_CONV" "$IF_M2" "$IP4_M2/25" "$IP6_M2/64"
+	_topo_addr "$NS_CONV" "$IF_M3" "$IP4_M3/24" "$IP6_M3/64"
+	_topo_addr "$NS_SERVER" "$IF_S1" "$IP4_S1/24" "$IP6_S1/64"
+	if [ "$TOPO_EXT_ON_LO" = 1 ]; then
+		ip -n "$NS_CONV" addr add "$IP4_EXT/32" dev lo
+		ip -n "$NS_CONV" -6 addr add "$IP6_EXT/128" dev lo nodad
+	fi
+
+	_topo_routes_client 1
+	_topo_routes_client 2
+	_topo_routes_server
+
+	# MPTCP: the client opens an extra subflow from c2's addresses
+	_topo_mptcp_limits "$NS_CLIENT"
+	_topo_mptcp_limits "$NS_CONV"
+	if [ "$TOPO_SERVER_MPTCP" = 1 ]; then
+		_topo_mptcp_limits "$NS_SERVER"
+	fi
+	ip -n "$NS_CLIENT" mptcp endpoint add "$IP4_C2" dev "$IF_C2" subflow
+	ip -n "$NS_CLIENT" mptcp endpoint add "$IP6_C2" dev "$IF_C2" subflow
+
+	topo_wait_ready || echo "links not ready after 5 s" >&2
+
+	# neighbours resolved up front (and every link checked): the first
+	# packets of a test are not lost to ARP/ND on a shaped or lossy link
+	if command -v ping >/dev/null; then
+		_nsx "$NS_CLIENT" ping -q -c1 -W2 -I "$IP4_C1" "$IP4_M1" >/dev/null
+		_nsx "$NS_CLIENT" ping -q -c1 -W2 -I "$IP4_C2" "$IP4_M2" >/dev/null
+		_nsx "$NS_SERVER" ping -q -c1 -W2 "$IP4_M3" >/dev/null
+		_nsx "$NS_CLIENT" ping -q -6 -c1 -W2 -I "$IP6_C1" "$IP6_M1" >/dev/null
+		_nsx "$NS_CLIENT" ping -q -6 -c1 -W2 -I "$IP6_C2" "$IP6_M2" >/dev/null
+		_nsx "$NS_SERVER" ping -q -6 -c1 -W2 "$IP6_M3" >/dev/null
+	fi
+)
+
+# topo_wait_ready: wait (up to 5 s) until every veth of the topology is
+# operationally up with its qdisc attached and no IPv6 address is
+# tentative. A veth's carrier reaches the stack through linkwatch, up to a
+# second after `ip link set up`: until then it transmits into the noop
+# qdisc (drops) and IPv6 addresses stay tentative even with nodad, so the
+# first NS/SYN of a test is lost and TCP retries after 1 s. topo_create
+# and link_up call it.
+topo_wait_ready() {
+	local i ns busy
+	for i in $(seq 50); do
+		busy=0
+		for ns in "$NS_CLIENT" "$NS_CONV" "$NS_SERVER"; do
+			_ns_exists "$ns" || continue
+			if ip -n "$ns" -o link show type veth | grep -q -e 'qdisc noop' -e 'state DOWN' -e 'state LOWERLAYERDOWN' ||
+				ip -n "$ns" -6 addr show tentative | grep -q inet6; then
+				busy=1
+			fi
+		done
+		[ "$busy" -eq 0 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# topo_ethtool NS DEV ARGS...: ethtool -K in a namespace
+topo_ethtool() {
+	local ns=$1 dev=$2
+	shift 2
+	_nsx "$ns" ethtool -K "$dev" "$@" >/dev/null
+}
+
+# topo_offload_xdp: settings the converter's native XDP on m1/m2/m3 needs
+#  - tx off on the veths that send into the converter (c1, c2, s1) and on
+#    the converter's own (m1-m3): with checksum offload a veth hands over
+#    CHECKSUM_PARTIAL packets whose TCP checksum field only holds the
+#    pseudo-header sum, so an XDP program that rewrites headers and
+#    updates the checksum incrementally produces wrong checksums. tx off
+#    also turns TSO off (it depends on it).
+#  - gro on for c1, c2, s1: XDP_REDIRECT into m1/m2/m3 (ndo_xdp_xmit)
+#    needs the peer to have an XDP program or NAPI, which GRO turns on.
+#    Also on m1-m3 for redirects toward the converter's own veths.
+topo_offload_xdp() {
+	local d
+	for d in "$IF_C1" "$IF_C2"; do
+		topo_ethtool "$NS_CLIENT" "$d" tx off gro on || return 1
+	done
+	topo_ethtool "$NS_SERVER" "$IF_S1" tx off gro on || return 1
+	for d in "$IF_M1" "$IF_M2" "$IF_M3"; do
+		topo_ethtool "$NS_CONV" "$d" tx off gro on || return 1
+	done
+}
+
+# ---- links ------------------------------------------------------------------------
+
+# _link LINK: resolve 1|2|3 (also l1, link1, c1, m1, s1, ...) into
+# _L_N (1-3), _L_NS/_L_IF (endpoint side), _L_PNS/_L_PIF (converter side)
+_link() {
+	case $1 in
+	1 | l1 | link1 | "$IF_C1" | "$IF_M1")
+		_L_N=1 _L_NS=$NS_CLIENT _L_IF=$IF_C1 _L_PNS=$NS_CONV _L_PIF=$IF_M1 ;;
+	2 | l2 | link2 | "$IF_C2" | "$IF_M2")
+		_L_N=2 _L_NS=$NS_CLIENT _L_IF=$IF_C2 _L_PNS=$NS_CONV _L_PIF=$IF_M2 ;;
+	3 | l3 | link3 | srv | "$IF_S1" | "$IF_M3")
+		_L_N=3 _L_NS=$NS_SERVER _L_IF=$IF_S1 _L_PNS=$NS_CONV _L_PIF=$IF_M3 ;;
+	*)
+		printf 'unknown link %s (use 1, 2 or 3)\n' "$1" >&2
+		return 1
+		;;
+	esac
+}
+
+# rate "50mbit" -> bits per second
+_rate_bps() {
+	awk -v r="$1" 'BEGIN {
+		if (match(r, /^[0-9]+(\.[0-9]+)?/) == 0) exit 1
+		n = substr(r, 1, RLENGTH); u = tolower(substr(r, RLENGTH + 1))
+		if (u == "" || u == "bit") m = 1
+		else if (u == "kbit") m = 1e3
+		else if (u == "mbit") m = 1e6
+		else if (u == "gbit") m = 1e9
+		else exit 1
+		printf "%.0f\n", n * m
+	}'
+}
+
+_tbf() {
+	local ns=$1 dev=$2 rate=$3 bps burst limit
+	bps=$(_rate_bps "$rate") || return 1
+	# burst: 4 ms at rate, at least 32 KiB; queue: LINK_QUEUE_MS at rate
+	burst=$(awk -v b="$bps" 'BEGIN { x = b / 8 / 250; printf "%d", (x < 32768) ? 32768 : x }')
+	limit=$(awk -v b="$bps" -v ms="$LINK_QUEUE_MS" -v bu="$burst" \
+		'BEGIN { x = b / 8 * ms / 1000; printf "%d", (x < 3 * bu) ? 3 * bu : x }')
+	ip netns exec "$ns" tc qdisc replace dev "$dev" root tbf rate "$rate" \
+		burst "$burst" limit "$limit"
+}
+
+_ifb_name() {
+	printf 'ifb%s' "$1"
+}
+
+# _link_sink NS: a veth pair (both ends up, no IPv6) that egress losses
+# are forwarded into. Why not `drop`: a drop in the egress hook (or in tc
+# egress) is returned to the sender as NET_XMIT_DROP and TCP just sends
+# the segment again, never counting a loss; `fwd` steals the packet and
+# reports success, so the sender sees a real loss on the wire.
+LINK_SINK=mpcsink
+_link_sink() {
+	local ns=$1
+	ip -n "$ns" link show "$LINK_SINK" >/dev/null 2>&1 && return 0
+	ip -n "$ns" link add "$LINK_SINK" type veth peer name "${LINK_SINK}p" || return 1
+	_sysctl "$ns" "net.ipv6.conf.$LINK_SINK.disable_ipv6=1" \
+		"net.ipv6.conf.${LINK_SINK}p.disable_ipv6=1"
+	ip -n "$ns" link set "$LINK_SINK" up && ip -n "$ns" link set "${LINK_SINK}p" up
+}
+
+# state per link (index 1-3): loss condition, blackhole, ingress shaper
+_LINK_LOSS=("" "" "" "")
+_LINK_BH=(0 0 0 0)
+_LINK_IFB=(0 0 0 0)
+
+# _link_nft_apply: (re)build table netdev mpc_l<N> on the endpoint device
+# of link _L_N from its state. Everything a link does to packets happens
+# there, in the endpoint namespace, so it works whatever the converter's
+# datapath does (XDP_REDIRECT skips the converter's qdiscs and hooks):
+#   ingress hook: blackhole / random loss (drop), then, when shaped,
+#     fwd into the ifb device whose tbf shapes the incoming direction.
+#     (nft rather than a tc mirred filter: packets tc redirects into an
+#     ifb come back with "skip classify" and never reach nft ingress, so
+#     the loss has to happen before the redirect, in the same chain.)
+#   egress hook: blackhole / random loss, stolen into the sink; the tbf
+#     root qdisc on the device shapes the outgoing direction afterwards.
+_link_nft_apply() {
+	local ns=$_L_NS dev=$_L_IF n=$_L_N in=() out=()
+	if [ "${_LINK_BH[n]}" = 1 ]; then
+		in+=("counter drop")
+		out+=("counter fwd to \"$LINK_SINK\"")
+	fi
+	if [ -n "${_LINK_LOSS[n]}" ]; then
+		in+=("${_LINK_LOSS[n]} counter drop")
+		out+=("${_LINK_LOSS[n]} counter fwd to \"$LINK_SINK\"")
+	fi
+	if [ "${_LINK_IFB[n]}" = 1 ]; then
+		in+=("fwd to \"$(_ifb_name "$dev")\"")
+	fi
+	ip netns exec "$ns" nft delete table netdev "mpc_l$n" 2>/dev/null || true
+	[ ${#in[@]} -gt 0 ] || return 0
+	[ ${#out[@]} -gt 0 ] && { _link_sink "$ns" || return 1; }
+	# one statement per line: nft 1.0.6 does not parse "fwd to X; }"
+	{
+		printf 'table netdev mpc_l%s {\n' "$n"
+		printf '\tchain in {\n\t\ttype filter hook ingress device "%s" priority -500; policy accept;\n' "$dev"
+		printf '\t\t%s\n' "${in[@]}"
+		printf '\t}\n'
+		if [ ${#out[@]} -gt 0 ]; then
+			printf '\tchain out {\n\t\ttype filter hook egress device "%s" priority -500; policy accept;\n' "$dev"
+			printf '\t\t%s\n' "${out[@]}"
+			printf '\t}\n'
+		fi
+		printf '}\n'
+	} | ip netns exec "$ns" nft -f -
+}
+
+# link_rate LINK RATE|off: shape both directions of LINK to RATE (tc
+# units: 100mbit, 1gbit, 500kbit) with tbf. See LINK_SHAPE_AT.
+link_rate() {
+	_link "$1" || return 1
+	local rate=$2 ifb
+	ifb=$(_ifb_name "$_L_IF")
+	if [ "$rate" = off ] || [ "$rate" = 0 ]; then
+		ip netns exec "$_L_NS" tc qdisc del dev "$_L_IF" root 2>/dev/null || true
+		ip netns exec "$_L_PNS" tc qdisc del dev "$_L_PIF" root 2>/dev/null || true
+		_LINK_IFB[_L_N]=0
+		_link_nft_apply || return 1
+		ip -n "$_L_NS" link del "$ifb" 2>/dev/null || true
+		return 0
+	fi
+	_tbf "$_L_NS" "$_L_IF" "$rate" || return 1
+	case $LINK_SHAPE_AT in
+	endpoint)
+		if ! ip -n "$_L_NS" link show "$ifb" >/dev/null 2>&1; then
+			ip -n "$_L_NS" link add "$ifb" type ifb || return 1
+			ip -n "$_L_NS" link set "$ifb" up || return 1
+		fi
+		_tbf "$_L_NS" "$ifb" "$rate" || return 1
+		_LINK_IFB[_L_N]=1
+		;;
+	ends) _tbf "$_L_PNS" "$_L_PIF" "$rate" || return 1 ;;
+	*) die "LINK_SHAPE_AT=$LINK_SHAPE_AT: use endpoint or ends" ;;
+	esac
+	_link_nft_apply
+}
+
+# link_loss LINK PCT: lose PCT % (0.01 resolution, e.g. 1 or 0.5) of the
+# packets in each direction, at random; 0 turns it off.
+# The hooks see skbs, not wire packets, and TCP hands out 64 KiB GSO skbs
+# whatever the device offloads are (segmentation happens after the egress
+# hook). So gso_max_segs goes to 1 on both ends of LINK (one segment per
+# skb; it stays so after PCT 0). With GRO on at the endpoint
+# (topo_offload_xdp) a received GRO aggregate still counts as one.
+link_loss() {
+	_link "$1" || return 1
+	local per10k
+	per10k=$(awk -v p="$2" 'BEGIN {
+		if (p !~ /^[0-9]+(\.[0-9]+)?$/ || p > 100) exit 1
+		printf "%d", p * 100 + 0.5 }') || {
+		printf 'link_loss: bad percentage %s\n' "$2" >&2
+		return 1
+	}
+	if [ "$per10k" -eq 0 ]; then
+		_LINK_LOSS[_L_N]=''
+	else
+		ip -n "$_L_NS" link set dev "$_L_IF" gso_max_segs 1 || return 1
+		ip -n "$_L_PNS" link set dev "$_L_PIF" gso_max_segs 1 || return 1
+		_LINK_LOSS[_L_N]="numgen random mod 10000 < $per10k"
+	fi
+	_link_nft_apply
+}
+
+# link_blackhole LINK on|off: lose everything silently, both directions
+link_blackhole() {
+	_link "$1" || return 1
+	case $2 in
+	on) _LINK_BH[_L_N]=1 ;;
+	off) _LINK_BH[_L_N]=0 ;;
+	*)
+		printf 'link_blackhole: on or off\n' >&2
+		return 1
+		;;
+	esac
+	_link_nft_apply
+}
+
+# link_drops LINK: packets lost by link_loss + link_blackhole so far, both
+# directions (counters restart whenever the link's impairments change)
+link_drops() {
+	_link "$1" || return 1
+	{ ip netns exec "$_L_NS" nft list table netdev "mpc_l$_L_N" 2>/dev/null || true; } |
+		awk '{ for (i = 1; i < NF; i++) if ($i == "packets") s += $(i + 1) }
+		     END { print s + 0 }'
+}
+
+# link_down LINK / link_up LINK: the endpoint-side device goes down (the
+# converter side loses carrier); link_up restores routes and neighbours
+link_down() {
+	_link "$1" || return 1
+	ip -n "$_L_NS" link set "$_L_IF" down
+}
+
+link_up() {
+	_link "$1" || return 1
+	ip -n "$_L_NS" link set "$_L_IF" up || return 1
+	case $_L_N in
+	1 | 2) _topo_routes_client "$_L_N" || return 1 ;;
+	3) _topo_routes_server || return 1 ;;
+	esac
+	topo_wait_ready
+}
+
+# ---- counters ----------------------------------------------------------------------
+
+# nstat_ns NS [NSTAT ARGS...]: nstat with a history file per namespace
+nstat_ns() {
+	local ns=$1
+	shift
+	_topo_tmp
+	ip netns exec "$ns" env NSTAT_HISTORY="$TOPO_TMP/nstat.$ns" nstat "$@"
+}
+
+# nstat_get NS COUNTER: absolute value (0 if unknown); the namespaces are
+# fresh, so absolute values count this test only
+nstat_get() {
+	{ nstat_ns "$1" -asz "$2" 2>/dev/null || true; } | awk -v c="$2" '$1 == c { v = $2 } END { print v + 0 }'
+}
+
+# link_bytes NS IFACE: "TX_BYTES RX_BYTES"
+link_bytes() {
+	ip netns exec "$1" sh -c \
+		"cat /sys/class/net/$2/statistics/tx_bytes /sys/class/net/$2/statistics/rx_bytes" |
+		tr '\n' ' ' | sed 's/ $//'
+	echo
+}
+
+# mptcp_subflows NS [PORT]: established TCP subflows of MPTCP connections
+# (ss -ti shows "tcp-ulp-mptcp" on each), optionally only those with PORT
+# as source or destination port
+mptcp_subflows() {
+	local ns=$1 port=${2:-} filter=()
+	[ -n "$port" ] && filter=("( sport = :$port or dport = :$port )")
+	ip netns exec "$ns" ss -tniH state established "${filter[@]}" |
+		grep -c 'tcp-ulp-mptcp' || true
+}
+
+# mptcp_conns NS: established MPTCP connections (ss -M)
+mptcp_conns() {
+	ip netns exec "$1" ss -MnH state established | grep -c . || true
+}
+
+# ---- transfers ----------------------------------------------------------------------
+
+# xfer_start NS_CLIENT NS_SERVER [options] [-- extra client args]
+#   --addr A          server address: the server listens on it, the client
+#                     connects to it (v4 or v6, no brackets)
+#   --listen A        listen address if different ("::" = any)
+#   --connect A       client target if different (converter, ext addr...)
+#   --port P          default: a fresh port per transfer (20000 upward)
+#   --size N          both directions (default 16M); --up N, --down N
+#   --mptcp           client and server; --client-mptcp / --server-mptcp
+#   --parallel K      K concurrent connections
+#   --timeout S       client deadline and server idle timeout (default 120)
+#   --name LABEL      for messages and file names
+#   --server-arg ARG  extra server argument (repeatable)
+# The transfer runs in the background; xfer_wait collects it.
+xfer_start() {
+	local ncli=$1 nsrv=$2
+	shift 2
+	local addr='' listen='' connect='' port='' up=16M down=16M cm=0 sm=0 par=1
+	local timeout=120 name='' sargs=() cargs=()
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--addr) addr=$2; shift 2 ;;
+		--listen) listen=$2; shift 2 ;;
+		--connect) connect=$2; shift 2 ;;
+		--port) port=$2; shift 2 ;;
+		--size) up=$2; down=$2; shift 2 ;;
+		--up) up=$2; shift 2 ;;
+		--down) down=$2; shift 2 ;;
+		--mptcp) cm=1; sm=1; shift ;;
+		--client-mptcp) cm=1; shift ;;
+		--server-mptcp) sm=1; shift ;;
+		--parallel) par=$2; shift 2 ;;
+		--timeout) timeout=$2; shift 2 ;;
+		--name) name=$2; shift 2 ;;
+		--server-arg) sargs+=("$2"); shift 2 ;;
+		--) shift; cargs+=("$@"); break ;;
+		*) printf 'xfer_start: unknown option %s\n' "$1" >&2; return 1 ;;
+		esac
+	done
+	listen=${listen:-$addr}
+	connect=${connect:-$addr}
+	if [ -z "$listen" ] || [ -z "$connect" ]; then
+		printf 'xfer_start: --addr (or --listen and --connect) needed\n' >&2
+		return 1
+	fi
+	if [ -z "$port" ]; then
+		port=$XFER_PORT_NEXT
+		XFER_PORT_NEXT=$((XFER_PORT_NEXT + 1))
+	fi
+	_topo_tmp
+	XFER_NAME=${name:-xfer$port}
+	local base="$TOPO_TMP/${XFER_NAME//[^A-Za-z0-9_.-]/_}.$port"
+	XFER_CLIENT_JSON=$base.client.json
+	XFER_SERVER_JSON=$base.server.jsonl
+	XFER_CLIENT_ERR=$base.client.err
+	XFER_SERVER_ERR=$base.server.err
+	XFER_PORT=$port
+	export XFER_PORT
+
+	local hp_l hp_c
+	case $listen in *:*) hp_l="[$listen]:$port" ;; *) hp_l="$listen:$port" ;; esac
+	case $connect in *:*) hp_c="[$connect]:$port" ;; *) hp_c="$connect:$port" ;; esac
+	[ "$sm" = 1 ] && sargs+=(--mptcp)
+	[ "$cm" = 1 ] && cargs+=(--mptcp)
+
+	bg_start "$nsrv" "$XFER" server --listen "$hp_l" --count "$par" \
+		--timeout "$timeout" "${sargs[@]}" >"$XFER_SERVER_JSON" 2>"$XFER_SERVER_ERR"
+	XFER_SERVER_PID=$BG_PID
+	# wait until it listens (or died)
+	local i
+	for i in $(seq 100); do
+		if ! kill -0 "$XFER_SERVER_PID" 2>/dev/null; then
+			printf 'xfer %s: server failed to start: %s\n' "$XFER_NAME" \
+				"$(tr '\n' ' ' <"$XFER_SERVER_ERR")"
+			wait "$XFER_SERVER_PID" 2>/dev/null || true
+			XFER_CLIENT_PID=
+			return 1
+		fi
+		ip netns exec "$nsrv" ss -Htln "sport = :$port" | grep -q . && break
+		sleep 0.05
+	done
+	bg_start "$ncli" "$XFER" client --connect "$hp_c" --up "$up" --down "$down" \
+		--parallel "$par" --timeout "$timeout" --json "${cargs[@]}" \
+		>"$XFER_CLIENT_JSON" 2>"$XFER_CLIENT_ERR"
+	XFER_CLIENT_PID=$BG_PID
+	return 0
+}
+
+# xfer_wait: wait for the transfer xfer_start began, compare both sides
+# (xfer compare), print one line, set XFER_OK (1/0), XFER_UP_MBPS,
+# XFER_DOWN_MBPS (each measured by its receiver, summed over parallel
+# connections), XFER_UP_BYTES, XFER_DOWN_BYTES, XFER_DURATION,
+# XFER_SUBFLOWS (min over connections, from MPTCP_TCPINFO), XFER_SUMMARY
+# (the key=value line). Returns 0 when everything matched.
+xfer_wait() {
+	local crc=0 src=0 kv why=''
+	XFER_OK=0 XFER_UP_MBPS=0 XFER_DOWN_MBPS=0 XFER_UP_BYTES=0 XFER_DOWN_BYTES=0
+	XFER_DURATION=0 XFER_SUBFLOWS=0 XFER_SUMMARY=
+	if [ -z "${XFER_CLIENT_PID:-}" ]; then
+		printf 'xfer %s: FAILED (not started)\n' "${XFER_NAME:-?}"
+		return 1
+	fi
+	wait "$XFER_CLIENT_PID" 2>/dev/null || crc=$?
+	# the server exits after its connections; give it a moment
+	wait_pid_timeout "$XFER_SERVER_PID" 10 || src=$?
+	if [ "$src" -eq 124 ]; then
+		bg_stop "$XFER_SERVER_PID"
+		why="server did not finish"
+	fi
+	XFER_CLIENT_PID=
+	XFER_SUMMARY=$("$XFER" compare "$XFER_CLIENT_JSON" "$XFER_SERVER_JSON" \
+		2>"$XFER_CLIENT_JSON.compare") || true
+	for kv in $XFER_SUMMARY; do
+		case $kv in
+		ok=*) XFER_OK=${kv#*=} ;;
+		up_mbps=*) XFER_UP_MBPS=${kv#*=} ;;
+		down_mbps=*) XFER_DOWN_MBPS=${kv#*=} ;;
+		up_bytes=*) XFER_UP_BYTES=${kv#*=} ;;
+		down_bytes=*) XFER_DOWN_BYTES=${kv#*=} ;;
+		duration_s=*) XFER_DURATION=${kv#*=} ;;
+		subflows_min=*) XFER_SUBFLOWS=${kv#*=} ;;
+		esac
+	done
+	[ "$crc" -eq 0 ] || why="${why:+$why, }client exit $crc"
+	[ "$src" -eq 0 ] || [ "$src" -eq 124 ] || why="${why:+$why, }server exit $src"
+	[ "$XFER_OK" = 1 ] || why="${why:+$why, }mismatch"
+	if [ -z "$why" ]; then
+		printf 'xfer %s: OK, up %s B @ %s Mbit/s, down %s B @ %s Mbit/s, %s s, subflows %s, sha256 equal\n' \
+			"$XFER_NAME" "$XFER_UP_BYTES" "$XFER_UP_MBPS" "$XFER_DOWN_BYTES" \
+			"$XFER_DOWN_MBPS" "$XFER_DURATION" "$XFER_SUBFLOWS"
+		return 0
+	fi
+	XFER_OK=0
+	printf 'xfer %s: FAILED (%s)\n' "$XFER_NAME" "$why"
+	cat "$XFER_CLIENT_JSON.compare" "$XFER_CLIENT_ERR" "$XFER_SERVER_ERR" 2>/dev/null |
+		grep -v 'listening on' | head -20 | sed 's/^/    /' || true
+	return 1
+}
+
+# xfer_check NS_CLIENT NS_SERVER [xfer_start options]: one verified
+# transfer, start to end (see xfer_start, xfer_wait)
+xfer_check() {
+	xfer_start "$@" || return 1
+	xfer_wait
+}

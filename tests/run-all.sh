@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Run mpconv's test groups and print one PASS/FAIL/SKIP line per test, a
+# table per group and a closing line CI can read:
+#   mpconv-tests: PASS (41 passed, 2 skipped, 0 failed)
+#
+# usage: tests/run-all.sh [unit] [fixtures] [e2e]     (default: all three)
+# Exit code 77 from a test means "skipped"; the test prints why.
+# Needs root for fixtures and e2e (BPF, namespaces).
+set -u
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+build=${MPC_BUILD:-build}
+groups=("$@")
+[ ${#groups[@]} -eq 0 ] && groups=(unit fixtures e2e)
+E2E_TIMEOUT=${E2E_TIMEOUT:-1200}
+
+pass=0 fail=0 skip=0
+results=()
+logdir=$(mktemp -d /tmp/mpc-tests.XXXXXX)
+
+record() { # group name status seconds [note]
+	results+=("$(printf '%-9s %-44s %-5s %6ss %s' "$1" "$2" "$3" "$4" "${5:-}")")
+	case "$3" in
+	PASS) pass=$((pass + 1)) ;;
+	SKIP) skip=$((skip + 1)) ;;
+	*) fail=$((fail + 1)) ;;
+	esac
+	printf '%s %s/%s (%ss) %s\n' "$3" "$1" "$2" "$4" "${5:-}"
+}
+
+run() { # group name timeout cmd...
+	local group=$1 name=$2 tmo=$3 rc start note=""
+	shift 3
+	start=$(date +%s)
+	timeout --kill-after=10 "$tmo" "$@" >"$logdir/$group-$name.log" 2>&1
+	rc=$?
+	local secs=$(($(date +%s) - start))
+	if [ $rc -eq 0 ]; then
+		record "$group" "$name" PASS "$secs"
+	elif [ $rc -eq 77 ]; then
+		note=$(grep -m1 -o 'SKIP.*' "$logdir/$group-$name.log" || true)
+		record "$group" "$name" SKIP "$secs" "$note"
+	else
+		[ $rc -eq 124 ] && note="timeout after ${tmo}s"
+		record "$group" "$name" FAIL "$secs" "$note"
+		echo "----- $group/$name output (last 60 lines) -----"
+		tail -n 60 "$logdir/$group-$name.log"
+		echo "-----"
+	fi
+}
+
+# kernel splats during the run fail it (WARN/BUG/KASAN/verifier oops)
+dmesg_mark=$(dmesg 2>/dev/null | wc -l)
+
+for g in "${groups[@]}"; do
+	case "$g" in
+	unit)
+		for t in "$build"/tests/test_*; do
+			[ -x "$t" ] || continue
+			run unit "$(basename "$t")" 300 "$t"
+		done
+		for s in tests/unit/check_*.sh; do
+			[ -x "$s" ] || continue
+			run unit "$(basename "$s" .sh)" 300 "$s"
+		done
+		;;
+	fixtures)
+		run fixtures fixture_runner 600 "$build/tests/fixture_runner"
+		;;
+	e2e)
+		for s in tests/e2e/test_*.sh; do
+			[ -f "$s" ] || continue
+			run e2e "$(basename "$s" .sh)" "$E2E_TIMEOUT" bash "$s"
+		done
+		;;
+	*)
+		echo "run-all.sh: unknown group $g" >&2
+		exit 2
+		;;
+	esac
+done
+
+splats=$(dmesg 2>/dev/null | tail -n +"$((dmesg_mark + 1))" |
+	grep -E 'WARNING:|BUG:|KASAN|Oops|general protection|refcount_t' || true)
+if [ -n "$splats" ]; then
+	record kernel dmesg-splat-check FAIL 0 "kernel splat during tests"
+	echo "$splats"
+else
+	record kernel dmesg-splat-check PASS 0
+fi
+
+echo
+echo "group     test                                         result  time"
+printf '%s\n' "${results[@]}"
+echo "logs: $logdir"
+if [ $fail -eq 0 ]; then
+	echo "mpconv-tests: PASS ($pass passed, $skip skipped, $fail failed)"
+	exit 0
+fi
+echo "mpconv-tests: FAIL ($pass passed, $skip skipped, $fail failed)"
+exit 1
