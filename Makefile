@@ -33,7 +33,10 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 INCLUDES := -Iinclude -I$(O)/skel
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+# -fno-builtin: otherwise clang turns byte loops (NOP fill) into memset
+# calls the BPF backend cannot emit ("A call to built-in function memset
+# is not supported"); explicit __builtin_memset/memcpy still inline
+BPF_CFLAGS := -g -O2 -target bpf -fno-builtin -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Wno-unused-function -Ibpf -Imaps $(INCLUDES)
 HOST_WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wno-unused-parameter

@@ -29,6 +29,12 @@ const struct mpc_config_key mpc_config_keys[] = {
 	 "agent log verbosity (default info)"},
 	{"stats-interval", "SECONDS",
 	 "log counters every SECONDS (default 0 = never)"},
+	{"idle-timeout", "SECONDS",
+	 "reset converted connections idle this long (default 300)"},
+	{"port-range", "LO-HI",
+	 "source ports of the legs, apart from the host's ephemeral range "
+	 "(default 61000-65535)"},
+	{"max-conns", "N", "connection table size (default 16384)"},
 };
 const size_t mpc_config_nkeys =
 	sizeof(mpc_config_keys) / sizeof(mpc_config_keys[0]);
@@ -41,6 +47,10 @@ void mpc_config_defaults(struct mpc_config *c)
 	c->datapath = MPC_DP_AUTO;
 	snprintf(c->pin_root, sizeof(c->pin_root), "%s", MPC_PIN_ROOT_DEFAULT);
 	c->log_level = MPC_LOG_INFO;
+	c->idle_timeout = 300;
+	c->port_lo = 61000;
+	c->port_hi = 65535;
+	c->max_conns = 16384;
 }
 
 int mpc_ip_parse(const char *s, struct mpc_ip *ip)
@@ -287,6 +297,37 @@ int mpc_config_set(struct mpc_config *c, const char *key, const char *value,
 		if (errno || *end || !*value || s > 86400)
 			goto bad;
 		c->stats_interval = (unsigned int)s;
+	} else if (strcmp(key, "idle-timeout") == 0) {
+		char *end;
+		unsigned long secs;
+
+		errno = 0;
+		secs = strtoul(value, &end, 10);
+		if (errno || *end || !*value || secs < 1 || secs > 7 * 86400)
+			goto bad;
+		c->idle_timeout = (unsigned int)secs;
+	} else if (strcmp(key, "port-range") == 0) {
+		unsigned long lo, hi;
+		char *end;
+
+		errno = 0;
+		lo = strtoul(value, &end, 10);
+		if (errno || *end != '-')
+			goto bad;
+		hi = strtoul(end + 1, &end, 10);
+		if (errno || *end || lo < 1024 || hi > 65535 || lo > hi)
+			goto bad;
+		c->port_lo = (uint16_t)lo;
+		c->port_hi = (uint16_t)hi;
+	} else if (strcmp(key, "max-conns") == 0) {
+		char *end;
+		unsigned long n;
+
+		errno = 0;
+		n = strtoul(value, &end, 10);
+		if (errno || *end || !*value || n < 16 || n > (1ul << 22))
+			goto bad;
+		c->max_conns = (uint32_t)n;
 	} else {
 		snprintf(err, errlen, "unknown key '%s'", key);
 		return -1;

@@ -54,6 +54,10 @@ struct mpc_config {
 	char pin_root[128];
 	int log_level;
 	unsigned int stats_interval; /* seconds, 0 = never */
+	unsigned int idle_timeout;   /* seconds, 0 = default (300) */
+	uint16_t port_lo, port_hi;   /* leg source ports */
+	uint32_t max_conns;	     /* 0 = default */
+	uint16_t mtu;		     /* not a key: smallest interface MTU */
 };
 
 void mpc_config_defaults(struct mpc_config *c);

@@ -15,6 +15,7 @@
 #include <xdp/libxdp.h>
 
 #include "datapath.h"
+#include "mpconv/conn.h"
 #include "log.h"
 #include "mpconv.skel.h"
 
@@ -68,6 +69,9 @@ int mpc_dp_open(struct mpc_dp *dp, const struct mpc_config *c)
 		log_err("open BPF object: %s", strerror(errno));
 		return -errno;
 	}
+	bpf_map__set_max_entries(dp->skel->maps.mpc_conns, c->max_conns);
+	bpf_map__set_max_entries(dp->skel->maps.mpc_flows,
+				 c->max_conns * (1 + MPC_MAX_SUBFLOWS));
 	err = mpconv__load(dp->skel);
 	if (err) {
 		log_err("load BPF programs: %s (a pinned map of an older, "

@@ -18,13 +18,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <netinet/icmp6.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 
 #include "config.h"
+#include "conv.h"
 #include "counters.h"
 #include "datapath.h"
 #include "log.h"
@@ -138,13 +147,87 @@ static void log_stats(struct mpc_dp *dp)
 		log_info("stats:%s", off ? line : " (all zero)");
 }
 
+static int ring_cb(void *ctx, void *data, size_t size)
+{
+	const struct mpc_slow_hdr *h = data;
+
+	if (size < sizeof(*h) || sizeof(*h) + h->cap_len > size)
+		return 0;
+	conv_slow(ctx, h, (const uint8_t *)data + sizeof(*h), h->cap_len);
+	return 0;
+}
+
+/* smallest MTU of the attached interfaces: leg MSS clamping */
+static uint16_t min_mtu(const struct mpc_config *cfg)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), i;
+	uint16_t mtu = 0;
+
+	for (i = 0; fd >= 0 && i < cfg->n_interfaces; i++) {
+		struct ifreq ifr = {0};
+
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s",
+			 cfg->interfaces[i]);
+		if (ioctl(fd, SIOCGIFMTU, &ifr) == 0 &&
+		    (!mtu || ifr.ifr_mtu < mtu))
+			mtu = (uint16_t)ifr.ifr_mtu;
+	}
+	if (fd >= 0)
+		close(fd);
+	return mtu ? mtu : 1500;
+}
+
+/* ICMP errors about legs (Destination Unreachable -> Error 97) */
+static int icmp_open(int family)
+{
+	int fd = socket(family, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6);
+
+	if (fd >= 0 && family == AF_INET6) {
+		struct icmp6_filter f;
+
+		ICMP6_FILTER_SETBLOCKALL(&f);
+		ICMP6_FILTER_SETPASS(ICMP6_DST_UNREACH, &f);
+		setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &f, sizeof(f));
+	}
+	return fd;
+}
+
+static void icmp_read(struct conv *cv, int fd, int family)
+{
+	uint8_t buf[2048];
+	ssize_t n;
+
+	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
+		if (family == AF_INET) {
+			size_t ihl = (size_t)(buf[0] & 0xf) * 4;
+
+			/* v4 raw sockets deliver the IP header too */
+			if ((size_t)n < ihl + 8)
+				continue;
+			conv_icmp(cv, 4, buf[ihl], buf[ihl + 1], buf + ihl + 8,
+				  (uint32_t)((size_t)n - ihl - 8));
+		} else if (n >= 8) {
+			conv_icmp(cv, 6, buf[0], buf[1], buf + 8,
+				  (uint32_t)(n - 8));
+		}
+	}
+}
+
+enum { EV_SIG, EV_RING, EV_TIMER, EV_ICMP4, EV_ICMP6 };
+
 int main(int argc, char **argv)
 {
+	struct itimerspec its = {.it_interval = {0, 20000000},
+				 .it_value = {0, 20000000}};
+	int sfd, tfd = -1, efd = -1, i4 = -1, i6 = -1, err, ret = 0;
+	struct ring_buffer *rb = NULL;
+	struct epoll_event ev;
+	uint64_t stats_next = 0;
 	struct mpc_config cfg;
+	struct conv cv = {0};
 	struct mpc_dp dp;
-	struct pollfd pfd;
 	sigset_t mask;
-	int sfd, err, ret = 0;
 
 	mpc_config_defaults(&cfg);
 	if (parse_args(argc, argv, &cfg))
@@ -152,6 +235,7 @@ int main(int argc, char **argv)
 	mpc_log_level = (enum mpc_log_level)cfg.log_level;
 	libbpf_set_print(libbpf_log);
 	libxdp_set_print(libxdp_log);
+	cfg.mtu = min_mtu(&cfg);
 
 	/* signals arrive on a descriptor: no async handler state */
 	sigemptyset(&mask);
@@ -170,10 +254,51 @@ int main(int argc, char **argv)
 		close(sfd);
 		return EXIT_LOAD;
 	}
+	err = conv_init(&cv, &cfg, bpf_map__fd(dp.skel->maps.mpc_conns),
+			bpf_map__fd(dp.skel->maps.mpc_flows),
+			bpf_map__fd(dp.skel->maps.mpc_config), cfg.max_conns);
+	if (err) {
+		log_err("converter init: %s", strerror(-err));
+		ret = EXIT_LOAD;
+		goto out_close;
+	}
+	if (dp.adopted)
+		conv_adopt(&cv);
+	rb = ring_buffer__new(bpf_map__fd(dp.skel->maps.mpc_slow), ring_cb, &cv,
+			      NULL);
+	if (!rb) {
+		log_err("slow-path ring: %s", strerror(errno));
+		ret = EXIT_LOAD;
+		goto out_close;
+	}
 	err = mpc_dp_attach(&dp, &cfg);
 	if (err) {
 		ret = EXIT_ATTACH;
 		goto out_detach;
+	}
+
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	efd = epoll_create1(EPOLL_CLOEXEC);
+	i4 = icmp_open(AF_INET);
+	i6 = icmp_open(AF_INET6);
+	if (tfd < 0 || efd < 0 || timerfd_settime(tfd, 0, &its, NULL)) {
+		log_err("timer/epoll: %s", strerror(errno));
+		ret = 1;
+		goto out_detach;
+	}
+	ev = (struct epoll_event){.events = EPOLLIN, .data.u32 = EV_SIG};
+	epoll_ctl(efd, EPOLL_CTL_ADD, sfd, &ev);
+	ev.data.u32 = EV_RING;
+	epoll_ctl(efd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(rb), &ev);
+	ev.data.u32 = EV_TIMER;
+	epoll_ctl(efd, EPOLL_CTL_ADD, tfd, &ev);
+	if (i4 >= 0) {
+		ev.data.u32 = EV_ICMP4;
+		epoll_ctl(efd, EPOLL_CTL_ADD, i4, &ev);
+	}
+	if (i6 >= 0) {
+		ev.data.u32 = EV_ICMP6;
+		epoll_ctl(efd, EPOLL_CTL_ADD, i6, &ev);
 	}
 	log_info(
 		"running: role %s, mode %s, datapath %s, %d interface(s), pins in %s",
@@ -181,36 +306,67 @@ int main(int argc, char **argv)
 		cfg.mode == MPC_MODE_EXPLICIT ? "explicit" : "transparent",
 		dp.mode == MPC_DP_XDP ? "xdp" : "tc", dp.n_ifs, cfg.pin_root);
 
-	pfd = (struct pollfd){.fd = sfd, .events = POLLIN};
 	for (;;) {
-		int timeout = cfg.stats_interval
-				      ? (int)cfg.stats_interval * 1000
-				      : -1;
-		struct signalfd_siginfo si;
+		struct epoll_event evs[8];
+		int n, k;
 
-		err = poll(&pfd, 1, timeout);
-		if (err < 0 && errno != EINTR) {
-			log_err("poll: %s", strerror(errno));
+		n = epoll_wait(efd, evs, 8, -1);
+		if (n < 0 && errno != EINTR) {
+			log_err("epoll: %s", strerror(errno));
 			ret = 1;
 			break;
 		}
-		if (err == 0) {
-			log_stats(&dp);
-			continue;
+		for (k = 0; k < n; k++) {
+			struct signalfd_siginfo si;
+			uint64_t ticks;
+
+			switch (evs[k].data.u32) {
+			case EV_RING:
+				ring_buffer__consume(rb);
+				break;
+			case EV_TIMER:
+				if (read(tfd, &ticks, sizeof(ticks)) < 0)
+					break;
+				conv_tick(&cv, 0);
+				if (cfg.stats_interval &&
+				    ++stats_next >= cfg.stats_interval * 50u) {
+					stats_next = 0;
+					log_stats(&dp);
+				}
+				break;
+			case EV_ICMP4:
+				icmp_read(&cv, i4, AF_INET);
+				break;
+			case EV_ICMP6:
+				icmp_read(&cv, i6, AF_INET6);
+				break;
+			case EV_SIG:
+				if (read(sfd, &si, sizeof(si)) != sizeof(si))
+					break;
+				if (si.ssi_signo == SIGHUP) {
+					log_stats(&dp);
+					break;
+				}
+				log_info("signal %u: stopping", si.ssi_signo);
+				goto out_detach;
+			}
 		}
-		if (read(sfd, &si, sizeof(si)) != sizeof(si))
-			continue;
-		if (si.ssi_signo == SIGHUP) {
-			log_stats(&dp);
-			continue;
-		}
-		log_info("signal %u: stopping", si.ssi_signo);
-		break;
 	}
 
 out_detach:
 	mpc_dp_detach(&dp);
+out_close:
+	ring_buffer__free(rb);
+	conv_fini(&cv);
 	mpc_dp_close(&dp, true);
+	if (tfd >= 0)
+		close(tfd);
+	if (efd >= 0)
+		close(efd);
+	if (i4 >= 0)
+		close(i4);
+	if (i6 >= 0)
+		close(i6);
 	close(sfd);
 	return ret;
 }

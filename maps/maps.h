@@ -8,6 +8,9 @@
 #define MPCONV_MAPS_H
 
 #include "mpconv/abi.h"
+#include "mpconv/conn.h"
+#include "mpconv/xlate.h"
+#include "lib/parse.h"
 
 /* named per-CPU counters (struct mpc_stats), one entry */
 struct {
@@ -31,5 +34,82 @@ struct {
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mpc_drops SEC(".maps");
+
+/* data path configuration (struct mpc_dp_config), written by the agent */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mpc_dp_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mpc_config SEC(".maps");
+
+/* every tuple of a converted connection, as it arrives -> conn + role */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MPC_DEFAULT_MAX_CONNS *(1 + MPC_MAX_SUBFLOWS));
+	__type(key, struct mpc_flow_key);
+	__type(value, struct mpc_flow);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mpc_flows SEC(".maps");
+
+/* connection state by id (the agent allocates ids) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MPC_DEFAULT_MAX_CONNS);
+	__type(key, __u32);
+	__type(value, struct mpc_conn);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mpc_conns SEC(".maps");
+
+/* slow path to the agent: struct mpc_slow_hdr + packet copy */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, MPC_SLOW_RING_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mpc_slow SEC(".maps");
+
+/*
+ * per-CPU scratch: the parsed packet, its segment view and the
+ * translation result live here rather than on the 512-byte stack; a map
+ * value also keeps the option walker's state out of the verifier's state
+ * comparison (see probe_mptcp.bpf.c: 88k vs 21.5k processed insns).
+ */
+/* where a translated segment goes */
+struct mpc_route {
+	__u32 src[4]; /* network order, v4 in [3] */
+	__u32 dst[4];
+	__u16 sport; /* host order */
+	__u16 dport;
+};
+
+struct mpc_scratch {
+	struct mpc_pkt pkt;	  /* parsed packet, incl. the segment */
+	struct mpc_xlate_out out; /* translation result */
+	struct mpc_mptcp_opt opt; /* one parsed MPTCP option */
+	struct mpc_flow_key key;
+	struct bpf_fib_lookup fib;
+	struct mpc_route route;
+	__s32 hdr_diff; /* checksum differences, old -> new */
+	__s32 pseudo_diff;
+	__u16 old_check;
+	__u16 new_tcp; /* new TCP header length */
+	__u8 up;       /* direction of this packet */
+	__u8 sfi;      /* subflow index */
+	__u8 _spad[2];
+	__u8 hdr[128];	 /* new Ethernet + IP + TCP headers */
+	__u8 old[128];	 /* old IP + TCP headers */
+	__u8 ps_old[40]; /* pseudo-headers for the checksum */
+	__u8 ps_new[40];
+	__u8 copy[sizeof(struct mpc_slow_hdr) + MPC_SLOW_SNAPLEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mpc_scratch);
+} mpc_scratch_map SEC(".maps");
 
 #endif /* MPCONV_MAPS_H */

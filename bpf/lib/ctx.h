@@ -38,6 +38,20 @@ MPC_INLINE unsigned long ctx_ld32(void *ctx, const int off)
 #define MPC_CTX_FIELD(type, ctx, field) \
 	ctx_ld32(ctx, __builtin_offsetof(type, field))
 
+/*
+ * v & mask as one 64-bit AND right where the value is used. With ALU32
+ * code clang computes lengths in 32-bit registers; after a spill and fill
+ * the verifier no longer knows the upper half and refuses the length of a
+ * helper call ("R4 min value is negative, either use unsigned or
+ * 'var &= const'").
+ */
+#define MPC_BOUND(v, mask)                                \
+	({                                                \
+		__u64 __b = (v);                          \
+		asm volatile("%0 &= " #mask : "+r"(__b)); \
+		__b;                                      \
+	})
+
 MPC_INLINE void *ctx_data(void *ctx, const bool xdp)
 {
 	if (xdp)

@@ -14,6 +14,7 @@
 
 #include "mpconv/abi.h"
 #include "mpconv/tcpopt.h"
+#include "mpconv/xlate.h"
 #include "lib/ctx.h"
 
 #define MPC_MAX_VLAN 2
@@ -26,31 +27,22 @@ enum mpc_parse_rc {
 	MPC_PARSE_BAD_TCP, /* truncated TCP header or bad data offset */
 };
 
-/* TCP flag bits as in the header's 13th byte */
-#define MPC_TCP_FIN 0x01
-#define MPC_TCP_SYN 0x02
-#define MPC_TCP_RST 0x04
-#define MPC_TCP_PSH 0x08
-#define MPC_TCP_ACK 0x10
-#define MPC_TCP_URG 0x20
-
 struct mpc_pkt {
-	__u16 l3_off;	   /* offset of the IP header */
-	__u16 l4_off;	   /* offset of the TCP header */
-	__u16 l3_proto;	   /* MPC_ETH_P_IP or MPC_ETH_P_IPV6 */
-	__u16 tcp_hlen;	   /* doff * 4 */
-	__u32 pkt_len;	   /* ctx length */
-	__u32 payload_len; /* TCP payload bytes, from the IP length */
-	__u32 saddr[4];	   /* IPv4 in [3], the rest zero */
-	__u32 daddr[4];	   /* addresses in network byte order */
-	__u16 sport;	   /* ports in host order */
+	__u16 l3_off;	/* offset of the IP header */
+	__u16 l4_off;	/* offset of the TCP header */
+	__u16 l3_proto; /* MPC_ETH_P_IP or MPC_ETH_P_IPV6 */
+	__u16 tcp_hlen; /* doff * 4 */
+	__u32 pkt_len;	/* ctx length */
+	__u8 family;	/* 4 or 6 */
+	__u8 ip_hlen;	/* 20 (IPv4 without options) .. 60, or 40 */
+	__u8 vlan;	/* VLAN tags seen */
+	__u8 _pad;
+	__u32 saddr[4]; /* IPv4 in [3], the rest zero */
+	__u32 daddr[4]; /* addresses in network byte order */
+	__u16 sport;	/* ports in host order */
 	__u16 dport;
-	__u32 seq; /* TCP fields in host order */
-	__u32 ack;
-	__u16 window;
-	__u8 flags;  /* MPC_TCP_* */
-	__u8 optlen; /* tcp_hlen - 20 */
-	__u8 opts[MPC_TCPOPT_CAP];
+	__u32 _pad2;
+	struct mpc_seg seg; /* the TCP segment: fields, options, walk */
 };
 
 MPC_INLINE int mpc_parse(void *ctx, const bool xdp, struct mpc_pkt *p)
@@ -77,6 +69,7 @@ MPC_INLINE int mpc_parse(void *ctx, const bool xdp, struct mpc_pkt *p)
 	}
 	p->l3_off = off;
 	p->l3_proto = proto;
+	p->vlan = i;
 
 	if (proto == MPC_ETH_P_IP) {
 		struct iphdr *ip = data + off;
@@ -99,6 +92,8 @@ MPC_INLINE int mpc_parse(void *ctx, const bool xdp, struct mpc_pkt *p)
 		mpc_memset(p->daddr, 0, sizeof(p->daddr));
 		p->saddr[3] = ip->saddr;
 		p->daddr[3] = ip->daddr;
+		p->family = 4;
+		p->ip_hlen = ihl;
 		off += ihl;
 		tcp_total = tot - ihl;
 	} else if (proto == MPC_ETH_P_IPV6) {
@@ -116,6 +111,8 @@ MPC_INLINE int mpc_parse(void *ctx, const bool xdp, struct mpc_pkt *p)
 			return MPC_PARSE_NOT_TCP;
 		mpc_memcpy(p->saddr, &ip6->saddr, 16);
 		mpc_memcpy(p->daddr, &ip6->daddr, 16);
+		p->family = 6;
+		p->ip_hlen = sizeof(*ip6);
 		off += sizeof(*ip6);
 	} else {
 		return MPC_PARSE_NOT_IP;
@@ -128,17 +125,17 @@ MPC_INLINE int mpc_parse(void *ctx, const bool xdp, struct mpc_pkt *p)
 	p->tcp_hlen = th->doff * 4;
 	if (p->tcp_hlen < sizeof(*th) || p->tcp_hlen > tcp_total)
 		return MPC_PARSE_BAD_TCP;
-	p->payload_len = tcp_total - p->tcp_hlen;
+	p->seg.paylen = tcp_total - p->tcp_hlen;
 	p->sport = bpf_ntohs(th->source);
 	p->dport = bpf_ntohs(th->dest);
-	p->seq = bpf_ntohl(th->seq);
-	p->ack = bpf_ntohl(th->ack_seq);
-	p->window = bpf_ntohs(th->window);
-	p->flags = ((__u8 *)th)[13];
-	p->optlen = (p->tcp_hlen - sizeof(*th)) & 0x3f;
+	p->seg.seq = bpf_ntohl(th->seq);
+	p->seg.ack = bpf_ntohl(th->ack_seq);
+	p->seg.win = bpf_ntohs(th->window);
+	p->seg.flags = ((__u8 *)th)[13];
+	p->seg.optlen = (p->tcp_hlen - sizeof(*th)) & 0x3f;
 	/* doff <= 15 makes this <= 40; the mask tells the verifier */
-	if (p->optlen &&
-	    ctx_load_bytes(ctx, xdp, off + sizeof(*th), p->opts, p->optlen))
+	if (p->seg.optlen && ctx_load_bytes(ctx, xdp, off + sizeof(*th),
+					    p->seg.opts, p->seg.optlen))
 		return MPC_PARSE_BAD_TCP;
 	return MPC_PARSE_TCP;
 }

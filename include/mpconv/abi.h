@@ -28,6 +28,55 @@ struct mpc_stats {
 	__u64 mptcp_option; /* TCP segments carrying >= 1 MPTCP option */
 	__u64 malformed;    /* bad IP/TCP header or TCP options */
 	__u64 dropped;	    /* sum of mpc_drops (per-reason detail) */
+	__u64 up_xlate;	    /* MPTCP peer -> TCP peer, translated */
+	__u64 up_bytes;	    /* ... their payload */
+	__u64 down_xlate;   /* TCP peer -> MPTCP peer, translated */
+	__u64 down_bytes;
+	__u64 to_agent;	     /* handed to the agent (slow path) */
+	__u64 to_agent_syn;  /* ... of which SYNs to the Convert service */
+	__u64 notify_agent;  /* translated and also copied to the agent */
+	__u64 slow_lost;     /* slow-path ring full: packet dropped */
+	__u64 nonlinear_map; /* peer mapping off the linear offsets */
+	__u64 sack_trimmed;  /* SACK blocks that did not fit downstream */
+	__u64 service_stray; /* non-SYN to the service port, no state */
+};
+
+/* slow path: why the agent gets a packet (struct mpc_slow_hdr.reason) */
+enum mpc_slow_reason {
+	MPC_SLOW_SYN = 1,	/* SYN to the Convert service */
+	MPC_SLOW_HANDSHAKE = 2, /* packet of a connection being set up */
+	MPC_SLOW_CONTROL = 3,	/* FIN/RST/SYN or MPTCP control: agent's */
+	MPC_SLOW_NOTIFY = 4,	/* translated and forwarded; a copy */
+	MPC_SLOW_NEIGH = 5,	/* translated, next hop unresolved (XDP):
+				 * the agent sends the copy's IP packet */
+	MPC_SLOW_CLOSED = 6,	/* packet of a finished connection */
+};
+
+/* each ring record: this header, then cap_len bytes of the packet */
+struct mpc_slow_hdr {
+	__u32 reason;  /* enum mpc_slow_reason */
+	__u32 ifindex; /* where it arrived */
+	__u32 conn_id; /* MPC_NO_CONN if none */
+	__u16 cap_len; /* bytes that follow (from the Ethernet header) */
+	__u16 pkt_len; /* length of the whole packet */
+	__u16 l3_off;  /* offset of the IP header in the copy */
+	__u8 why;      /* enum mpc_xwhy for MPC_SLOW_CONTROL */
+	__u8 sf;       /* subflow index, or 0xff */
+	__u32 _pad;
+	__u64 ts_ns;
+};
+
+#define MPC_NO_CONN 0xffffffffu
+#define MPC_SLOW_SNAPLEN 2048 /* a power of two (verifier bound) > MTU frames */
+#define MPC_SLOW_RING_BYTES (4u << 20)
+
+/* data path configuration: array map, one entry, written by the agent */
+struct mpc_dp_config {
+	__u32 listen_addr[4]; /* Convert service (network order, v4 in [3]) */
+	__u16 listen_port;    /* host order; 0 = no service */
+	__u8 listen_family;   /* 4 or 6 */
+	__u8 enabled;	      /* 0: classify and pass only */
+	__u32 _pad;
 };
 
 /*
@@ -39,6 +88,10 @@ enum mpc_drop_reason {
 	MPC_DROP_MALFORMED_IP,	/* IP header truncated or inconsistent */
 	MPC_DROP_MALFORMED_TCP, /* TCP header truncated, bad doff */
 	MPC_DROP_MALFORMED_OPT, /* TCP option area does not parse */
+	MPC_DROP_XLATE_FAIL,	/* a rewrite helper failed */
+	MPC_DROP_FIB,		/* no route for a translated packet */
+	MPC_DROP_UNSUPPORTED,	/* IPv4 options, VLAN on a converted flow */
+	MPC_DROP_SERVICE,	/* to the service port, not a valid SYN */
 	MPC_DROP__MAX
 };
 

@@ -967,12 +967,17 @@ mptcp_conns() {
 #   --timeout S       client deadline and server idle timeout (default 120)
 #   --name LABEL      for messages and file names
 #   --server-arg ARG  extra server argument (repeatable)
+#   --convert C       RFC 8803: the client connects to the converter C
+#                     (ADDR, ADDR:PORT or [V6]:PORT; port CONVERT_PORT,
+#                     5124, if omitted) and asks it for the server's
+#                     --addr/--connect address (see convert_client_setup)
 # The transfer runs in the background; xfer_wait collects it.
 xfer_start() {
 	local ncli=$1 nsrv=$2
 	shift 2
 	local addr='' listen='' connect='' port='' up=16M down=16M cm=0 sm=0 par=1
 	local timeout=120 name='' sargs=() cargs=()
+	local convert=''
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--addr) addr=$2; shift 2 ;;
@@ -989,6 +994,7 @@ xfer_start() {
 		--timeout) timeout=$2; shift 2 ;;
 		--name) name=$2; shift 2 ;;
 		--server-arg) sargs+=("$2"); shift 2 ;;
+		--convert) convert=$2; shift 2 ;;
 		--) shift; cargs+=("$@"); break ;;
 		*) printf 'xfer_start: unknown option %s\n' "$1" >&2; return 1 ;;
 		esac
@@ -1035,6 +1041,9 @@ xfer_start() {
 		ip netns exec "$nsrv" ss -Htln "sport = :$port" | grep -q . && break
 		sleep 0.05
 	done
+	if [ -n "$convert" ]; then
+		cargs+=(--convert "$(_convert_hostport "$convert")")
+	fi
 	bg_start "$ncli" "$XFER" client --connect "$hp_c" --up "$up" --down "$down" \
 		--parallel "$par" --timeout "$timeout" --json "${cargs[@]}" \
 		>"$XFER_CLIENT_JSON" 2>"$XFER_CLIENT_ERR"
@@ -1048,15 +1057,22 @@ xfer_start() {
 # connections), XFER_UP_BYTES, XFER_DOWN_BYTES, XFER_DURATION,
 # XFER_SUBFLOWS (min over connections, from MPTCP_TCPINFO), XFER_SUMMARY
 # (the key=value line). Returns 0 when everything matched.
+# Also XFER_CLIENT_RC (the client's exit code: 3 = a converter answered
+# with an Error TLV) and, with --convert, XFER_CONVERT_ERROR (first Error
+# code, or "none") and XFER_SYN_DATA (connections whose SYN data, the
+# Convert message, was acknowledged).
+# shellcheck disable=SC2034 # results are for the caller
 xfer_wait() {
 	local crc=0 src=0 kv why=''
 	XFER_OK=0 XFER_UP_MBPS=0 XFER_DOWN_MBPS=0 XFER_UP_BYTES=0 XFER_DOWN_BYTES=0
 	XFER_DURATION=0 XFER_SUBFLOWS=0 XFER_SUMMARY=
+	XFER_CLIENT_RC=0 XFER_CONVERT_ERROR='' XFER_SYN_DATA=0
 	if [ -z "${XFER_CLIENT_PID:-}" ]; then
 		printf 'xfer %s: FAILED (not started)\n' "${XFER_NAME:-?}"
 		return 1
 	fi
 	wait "$XFER_CLIENT_PID" 2>/dev/null || crc=$?
+	XFER_CLIENT_RC=$crc
 	# the server exits after its connections; give it a moment
 	wait_pid_timeout "$XFER_SERVER_PID" 10 || src=$?
 	if [ "$src" -eq 124 ]; then
@@ -1075,6 +1091,8 @@ xfer_wait() {
 		down_bytes=*) XFER_DOWN_BYTES=${kv#*=} ;;
 		duration_s=*) XFER_DURATION=${kv#*=} ;;
 		subflows_min=*) XFER_SUBFLOWS=${kv#*=} ;;
+		convert_error=*) XFER_CONVERT_ERROR=${kv#*=} ;;
+		syn_data=*) XFER_SYN_DATA=${kv#*=} ;;
 		esac
 	done
 	[ "$crc" -eq 0 ] || why="${why:+$why, }client exit $crc"
@@ -1098,4 +1116,69 @@ xfer_wait() {
 xfer_check() {
 	xfer_start "$@" || return 1
 	xfer_wait
+}
+
+# ---- RFC 8803 Convert clients ---------------------------------------------------
+
+# the converter's Convert service port (mpconvd --listen, docs/configuration.md)
+CONVERT_PORT=${CONVERT_PORT:-5124}
+export CONVERT_PORT
+
+# convert_client_setup NS: the kernel in NS (the client) sends data in the
+# SYN without a TFO cookie. That is how an RFC 8803 client puts its Convert
+# message in the SYN (0-RTT): xfer --convert sets TCP_FASTOPEN_CONNECT and
+# makes the message its first write. net.ipv4.tcp_fastopen is per network
+# namespace (a new one starts at 0x1); the bits used here:
+#   0x1  client side of TFO enabled (TCP_FASTOPEN_CONNECT, MSG_FASTOPEN)
+#   0x4  client: data in the SYN even without a cookie from the peer (no
+#        cookie-request round trip first; the converter decides with its
+#        own Cookie TLV, RFC 8803 6.2.7, not with a TFO cookie)
+# Without 0x4 the first SYN only asks for a cookie and the message follows
+# the handshake (xfer reports "syn_data": false). Bits already set (e.g.
+# 0x2, server side) are kept. Call it once after topo_create.
+convert_client_setup() {
+	local ns=$1 cur
+	cur=$(ip netns exec "$ns" sysctl -n net.ipv4.tcp_fastopen) || return 1
+	_sysctl "$ns" "net.ipv4.tcp_fastopen=$((cur | 0x1 | 0x4))"
+}
+
+# _convert_hostport C: C as xfer --convert wants it, CONVERT_PORT added
+# when C has no port (ADDR, [V6]) and brackets around a bare IPv6 address
+_convert_hostport() {
+	case $1 in
+	\[*\]:*) printf '%s\n' "$1" ;;
+	\[*\]) printf '%s:%s\n' "$1" "$CONVERT_PORT" ;;
+	*:*:*) printf '[%s]:%s\n' "$1" "$CONVERT_PORT" ;;
+	*:*) printf '%s\n' "$1" ;;
+	*) printf '%s:%s\n' "$1" "$CONVERT_PORT" ;;
+	esac
+}
+
+# convert_probe NS C [xfer client args...]: one `xfer client --convert C
+# --json` in NS, in the foreground and without a server: for exchanges
+# that never reach one (Error replies, --convert-info alone, malformed
+# messages with --convert-raw). Sets CONVERT_RC (xfer's exit code: 0 ok, 1
+# failed, 3 Error TLV), CONVERT_ERROR (the first Error code, or "none"),
+# CONVERT_SYN_DATA (connections whose SYN data was acknowledged),
+# CONVERT_JSON (the client's JSON document; CONVERT_JSON.err its stderr).
+# --timeout defaults to CONVERT_TIMEOUT (10 s). Returns 0: look at
+# CONVERT_RC.
+# shellcheck disable=SC2034 # results are for the caller
+convert_probe() {
+	local ns=$1 conv=$2 kv
+	shift 2
+	_topo_tmp
+	CONVERT_JSON=$(mktemp "$TOPO_TMP/convert.XXXXXX") || return 1
+	CONVERT_RC=0 CONVERT_ERROR=none CONVERT_SYN_DATA=0
+	ip netns exec "$ns" "$XFER" client --convert "$(_convert_hostport "$conv")" \
+		--timeout "${CONVERT_TIMEOUT:-10}" --json "$@" \
+		>"$CONVERT_JSON" 2>"$CONVERT_JSON.err" || CONVERT_RC=$?
+	# xfer compare with no server records still summarises the client
+	for kv in $("$XFER" compare "$CONVERT_JSON" /dev/null 2>/dev/null || true); do
+		case $kv in
+		convert_error=*) CONVERT_ERROR=${kv#*=} ;;
+		syn_data=*) CONVERT_SYN_DATA=${kv#*=} ;;
+		esac
+	done
+	return 0
 }

@@ -10,6 +10,9 @@
  *               [--bind ADDR[:PORT]] [--mptcp] [--expect-mptcp]
  *               [--timeout S] [--seed N] [--no-hash] [--no-verify] [--json]
  *               [--half-close]
+ *               [--convert ADDR[:PORT] [--convert-sendto] [--convert-info]
+ *                [--convert-opt KIND[:HEX]]... [--convert-cookie HEX]
+ *                [--convert-raw HEX] [--convert-data N] [--expect-syn-data]]
  *   xfer compare CLIENT.json SERVER.jsonl
  *
  * Sizes take k/M/G/T suffixes, powers of 1024 ("64M" = 67108864).
@@ -87,11 +90,71 @@
  * subflows_max (data_subflows over the client's connections).
  *
  * Exit codes: 0 every connection complete and verified; 1 a short
- * transfer, a data mismatch, an error or a timeout; 2 usage error.
+ * transfer, a data mismatch, an error or a timeout; 2 usage error; 3 (client
+ * with --convert) a converter answered with an RFC 8803 Error TLV on at
+ * least one connection (takes precedence over 1).
  *
  * --timeout S: client: deadline for each connection, connect included
  * (default 300 s, 0 = none); server: a connection fails after S seconds
  * without progress (default 0 = none).
+ *
+ * RFC 8803 Convert client (explicit converter)
+ * ---------------------------------------------
+ * --convert ADDR[:PORT] (port 5124 if omitted): the socket (IPPROTO_MPTCP
+ * with --mptcp, TCP otherwise) goes to the converter, and --connect names
+ * the server the converter is asked to reach. TCP_FASTOPEN_CONNECT is set
+ * before connect(), which then returns at once; the first write is the
+ * Convert message, so the kernel sends it as SYN payload (0-RTT). That needs
+ * net.ipv4.tcp_fastopen with 0x1 (client) and 0x4 (data in the SYN without
+ * a cookie) in the client's namespace (tests/e2e/lib.sh:
+ * convert_client_setup); otherwise the SYN carries a cookie request and the
+ * message follows the handshake. --convert-sendto: sendto(MSG_FASTOPEN)
+ * without connect() instead (the older API; same packets).
+ *
+ * The message: fixed header, [Info TLV (--convert-info)], Connect TLV with
+ * the --connect address (IPv4 as v4-mapped IPv6) and port, Extended when
+ * --convert-opt KIND[:HEXVALUE] is given (repeatable, in order: "2:05b4" MSS
+ * 1460, "30" MP_CAPABLE without value), [Cookie TLV (--convert-cookie
+ * HEX)]. Without --connect the message has no Connect TLV (--convert-info
+ * alone: ask for the Supported TCP Extensions) and no transfer follows.
+ * --convert-raw HEX sends those bytes instead of a built message (malformed
+ * messages on purpose). --convert-data N appends the first N bytes of what
+ * follows the message (the 32-byte request header, then the upload stream)
+ * to the same first write: RFC 8803 section 6, user data right after the
+ * TLVs in the SYN.
+ *
+ * Then the reply is read from the start of the byte stream, exactly: the
+ * fixed header, Total Length * 4 bytes, nothing of what follows; and parsed
+ * with mpc_conv_parse(MPC_CONV_FROM_CONVERTER) (include/mpconv/convert.h).
+ * An Error TLV: the client resets the connection (SO_LINGER 0 + close(), as
+ * section 6.2.8 requires), reports the code and exits 3. An invalid reply:
+ * reset, exit 1. A valid one: the request header and the transfer follow
+ * unchanged (the server sees plain TCP from the converter's address).
+ * With --parallel K each connection does its own exchange.
+ *
+ * Whether the SYN data was acknowledged comes from the socket after the
+ * reply: TCP_INFO (MPTCP_TCPINFO of the subflows on an MPTCP socket),
+ * tcpi_options & TCPI_OPT_SYN_DATA, and tcpi_fastopen_client_fail.
+ * "syn_data" is true when that flag is set AND the first send() put bytes
+ * in the SYN (the kernel also sets the flag when the SYN-ACK carried data
+ * after a SYN without any). --expect-syn-data fails the connection (reset)
+ * when it is false.
+ *
+ * JSON, per connection: "convert" {converter, mode, message (hex),
+ * message_len, data_len, first_write, syn_payload (what the first send()
+ * put in the SYN, 0 = none), tcpi_syn_data (the raw flag), reply_s (from
+ * connect()/sendto() to the whole reply), reply (hex), reply_len, action,
+ * invalid (why a reply was refused), tlvs [{type, name, len, value
+ * (hex)}], xhdr (hex of the Extended TCP Header options), supported
+ * [kinds]}, "syn_data" (bool),
+ * "tfo_client_fail" (none | cookie_unavailable | data_not_acked |
+ * syn_retransmitted), "convert_error" (code or null), "convert_error_name",
+ * "convert_error_value" (hex of the Error TLV's Value field as sent,
+ * padding included), "convert_error_data" (hex: the echo, the cookie, the
+ * kinds or versions, or the one-byte value). connect_s is the time until
+ * the reply. The document gets "convert" and "convert_errors"; `xfer
+ * compare` adds convert_error (first code or none), convert_errors and
+ * syn_data (connections whose SYN data was acked) to its summary line.
  */
 #include <arpa/inet.h>
 #include <endian.h>
@@ -121,6 +184,8 @@
 #include <json-c/json.h>
 #include <openssl/evp.h>
 
+#include "mpconv/convert.h"
+
 #ifndef IPPROTO_MPTCP
 #define IPPROTO_MPTCP 262
 #endif
@@ -140,6 +205,9 @@
 #define XFER_MAX_PARALLEL 1024
 #define XFER_ADDRSTR (INET6_ADDRSTRLEN + 8)
 #define XFER_DEFAULT_PORT "5201"
+#define XFER_CONVERT_PORT "5124" /* mpconvd's Convert service (docs/) */
+#define XFER_RAW_MAX 4096	 /* --convert-raw: may exceed 1020 on purpose */
+#define XFER_CONV_DATA_MAX XFER_BUF
 
 struct xfer_hdr {
 	uint32_t magic;
@@ -174,6 +242,24 @@ struct opts {
 	socklen_t dst_len;
 	struct sockaddr_storage src;
 	socklen_t src_len;
+	/* client: RFC 8803 Convert (explicit converter) */
+	const char *convert;
+	struct sockaddr_storage conv;
+	socklen_t conv_len;
+	int convert_sendto;
+	int convert_info;
+	int expect_syn_data;
+	uint64_t convert_data;
+	unsigned char conv_opts[MPC_CONV_TLV_MAX]; /* Extended Connect */
+	size_t conv_opts_len;
+	unsigned char conv_cookie[MPC_CONV_TLV_MAX];
+	size_t conv_cookie_len;
+	int have_raw;
+	unsigned char conv_raw[XFER_RAW_MAX];
+	size_t conv_raw_len;
+	/* the message every connection sends (built or raw) */
+	unsigned char conv_msg[XFER_RAW_MAX];
+	size_t conv_msg_len;
 };
 
 struct subflow_info {
@@ -194,6 +280,27 @@ struct mptcp_state {
 	int n_sub;  /* entries filled in sub[] */
 	int n_data; /* of those, subflows that carried payload */
 	struct subflow_info sub[XFER_MAX_SUBFLOWS];
+};
+
+/* one connection's Convert exchange (client with --convert) */
+struct conv_result {
+	const struct opts *o; /* set when this connection used --convert */
+	size_t first_len;     /* bytes of the first write */
+	size_t syn_payload;   /* what the first send() put in the SYN */
+	int deferred;	  /* nothing sent yet: the first write makes the SYN */
+	double t_connect; /* connect()/sendto() called */
+	double reply_s;	  /* from t_connect to the whole reply */
+	int reply_done;	  /* a whole message was read and parsed */
+	unsigned char reply[MPC_CONV_CAP];
+	size_t reply_len; /* bytes read */
+	int parse_rc;
+	struct mpc_conv_msg m;
+	const char *invalid; /* why the reply was refused */
+	int error_tlv;	     /* the reply carried an Error TLV */
+	int tcpinfo;	     /* 0 none, 1 TCP_INFO, 2 MPTCP_TCPINFO */
+	int tcpi_syn_data;   /* TCPI_OPT_SYN_DATA */
+	int syn_data;	     /* that, and the SYN did carry data */
+	int tfo_fail;	     /* tcpi_fastopen_client_fail */
 };
 
 struct result {
@@ -220,6 +327,7 @@ struct result {
 	double connect_s;
 	int is_mptcp_socket;
 	struct mptcp_state mp;
+	struct conv_result conv;
 };
 
 /* what one connection moves once the header is known */
@@ -230,6 +338,10 @@ struct job {
 	uint64_t rx_len;
 	const unsigned char *prefix; /* sent before the payload, not counted */
 	size_t prefix_len;
+	/* already sent with the Convert message (--convert-data): prefix
+	 * bytes, then payload bytes (counted and hashed by run_transfer) */
+	size_t prefix_done;
+	uint64_t tx_done;
 	double deadline; /* absolute, 0 = none */
 	double idle;	 /* seconds without progress, 0 = none */
 	int hash;
@@ -515,6 +627,17 @@ static int set_nonblock(int fd)
 	return 0;
 }
 
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 static void hex32(const unsigned char *d, char *out)
 {
 	static const char hx[] = "0123456789abcdef";
@@ -730,6 +853,19 @@ static void run_transfer(int fd, const struct job *j, struct result *r)
 		set_err(r, "fcntl: %s", strerror(errno));
 		goto out;
 	}
+	/* what went out with the Convert message (--convert-data) */
+	prefix_off = j->prefix_done;
+	while (r->sent < j->tx_done) {
+		uint64_t left = j->tx_done - r->sent;
+		size_t k = left < XFER_BUF ? (size_t)left : XFER_BUF;
+
+		gen_fill(j->tx_key, r->sent, txbuf, k);
+		if (htx)
+			EVP_DigestUpdate(htx, txbuf, k);
+		r->sent += k;
+		if (r->sent == j->tx_len)
+			r->t_tx_done = now_s();
+	}
 
 	while (!fin_sent || !rx_eof) {
 		int progress = 0;
@@ -901,6 +1037,223 @@ static json_object *jhash(int have, const unsigned char *d)
 	return json_object_new_string(hx);
 }
 
+static json_object *jhex(const unsigned char *d, size_t n)
+{
+	static const char hx[] = "0123456789abcdef";
+	json_object *j;
+	char *s = malloc(2 * n + 1);
+	size_t i;
+
+	if (!s)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		s[2 * i] = hx[d[i] >> 4];
+		s[2 * i + 1] = hx[d[i] & 15];
+	}
+	s[2 * n] = '\0';
+	j = json_object_new_string(s);
+	free(s);
+	return j;
+}
+
+static const char *conv_tlv_name(unsigned int type)
+{
+	switch (type) {
+	case MPC_CONV_TLV_INFO:
+		return "Info";
+	case MPC_CONV_TLV_CONNECT:
+		return "Connect";
+	case MPC_CONV_TLV_XHDR:
+		return "Extended TCP Header";
+	case MPC_CONV_TLV_SUPPORTED:
+		return "Supported TCP Extensions";
+	case MPC_CONV_TLV_COOKIE:
+		return "Cookie";
+	case MPC_CONV_TLV_ERROR:
+		return "Error";
+	default:
+		return "unknown";
+	}
+}
+
+/* RFC 8803 Table 2 */
+static const char *conv_err_name(unsigned int code)
+{
+	switch (code) {
+	case MPC_CONV_E_UNSUPPORTED_VERSION:
+		return "Unsupported Version";
+	case MPC_CONV_E_MALFORMED:
+		return "Malformed Message";
+	case MPC_CONV_E_UNSUPPORTED_MSG:
+		return "Unsupported Message";
+	case MPC_CONV_E_MISSING_COOKIE:
+		return "Missing Cookie";
+	case MPC_CONV_E_NOT_AUTHORIZED:
+		return "Not Authorized";
+	case MPC_CONV_E_UNSUPPORTED_OPT:
+		return "Unsupported TCP Option";
+	case MPC_CONV_E_RESOURCE_EXCEEDED:
+		return "Resource Exceeded";
+	case MPC_CONV_E_NETWORK_FAILURE:
+		return "Network Failure";
+	case MPC_CONV_E_CONNECTION_RESET:
+		return "Connection Reset";
+	case MPC_CONV_E_DEST_UNREACHABLE:
+		return "Destination Unreachable";
+	default:
+		return "unknown";
+	}
+}
+
+static const char *conv_action_name(unsigned int a)
+{
+	switch (a) {
+	case MPC_CONV_ACT_ACCEPT:
+		return "accept";
+	case MPC_CONV_ACT_INCOMPLETE:
+		return "incomplete";
+	case MPC_CONV_ACT_IGNORE:
+		return "ignore";
+	case MPC_CONV_ACT_ERROR:
+		return "error";
+	default:
+		return "reset";
+	}
+}
+
+/* tcpi_fastopen_client_fail (enum tcp_fastopen_client_fail) */
+static const char *tfo_fail_name(int v)
+{
+	switch (v) {
+	case 1:
+		return "cookie_unavailable";
+	case 2:
+		return "data_not_acked";
+	case 3:
+		return "syn_retransmitted";
+	default:
+		return "none";
+	}
+}
+
+/* the reply's TLVs in message order, from their framing alone (so that an
+ * invalid reply is shown too); value = the bytes after Type and Length */
+static json_object *conv_tlvs_json(const struct conv_result *cv)
+{
+	json_object *arr = json_object_new_array(), *t;
+	size_t len = cv->reply_len, total = len, off = 4;
+
+	if (len >= 2 && cv->reply[1])
+		total = MPC_MIN(len, (size_t)cv->reply[1] * 4);
+	while (off + 2 <= total) {
+		unsigned int type = cv->reply[off], words = cv->reply[off + 1];
+		size_t end = MPC_MIN(off + (size_t)words * 4, total);
+
+		t = json_object_new_object();
+		json_object_object_add(t, "type",
+				       json_object_new_int((int)type));
+		json_object_object_add(
+			t, "name", json_object_new_string(conv_tlv_name(type)));
+		json_object_object_add(t, "len",
+				       json_object_new_int((int)words * 4));
+		json_object_object_add(t, "value",
+				       jhex(cv->reply + off + 2,
+					    end > off + 2 ? end - off - 2 : 0));
+		json_object_array_add(arr, t);
+		if (!words)
+			break;
+		off += (size_t)words * 4;
+	}
+	return arr;
+}
+
+static void conv_json(json_object *o, const struct result *r)
+{
+	const struct conv_result *cv = &r->conv;
+	const struct mpc_conv_msg *m = &cv->m;
+	const struct opts *op = cv->o;
+	json_object *c = json_object_new_object(), *arr;
+	unsigned int k, off, words;
+
+	json_object_object_add(c, "converter",
+			       json_object_new_string(op->convert));
+	json_object_object_add(c, "mode",
+			       json_object_new_string(op->convert_sendto
+							      ? "sendto"
+							      : "connect"));
+	json_object_object_add(c, "message",
+			       jhex(op->conv_msg, op->conv_msg_len));
+	json_object_object_add(c, "message_len",
+			       json_object_new_int((int)op->conv_msg_len));
+	json_object_object_add(
+		c, "data_len",
+		json_object_new_int64((int64_t)op->convert_data));
+	json_object_object_add(c, "first_write",
+			       json_object_new_int64((int64_t)cv->first_len));
+	json_object_object_add(c, "syn_payload",
+			       json_object_new_int64((int64_t)cv->syn_payload));
+	json_object_object_add(
+		c, "tcpi_syn_data",
+		cv->tcpinfo ? json_object_new_boolean(cv->tcpi_syn_data)
+			    : NULL);
+	json_object_object_add(c, "reply_s",
+			       cv->reply_done ? jdbl(cv->reply_s) : NULL);
+	json_object_object_add(c, "reply",
+			       cv->reply_len ? jhex(cv->reply, cv->reply_len)
+					     : NULL);
+	json_object_object_add(c, "reply_len",
+			       json_object_new_int((int)cv->reply_len));
+	json_object_object_add(
+		c, "action",
+		cv->reply_done ? json_object_new_string(
+					 conv_action_name(m->answer.action))
+			       : NULL);
+	json_object_object_add(c, "invalid",
+			       cv->invalid ? json_object_new_string(cv->invalid)
+					   : NULL);
+	json_object_object_add(c, "tlvs",
+			       cv->reply_len >= 4 ? conv_tlvs_json(cv) : NULL);
+	if (cv->reply_done && !cv->parse_rc) {
+		if (m->tlvs & MPC_CONV_F_XHDR)
+			json_object_object_add(c, "xhdr",
+					       jhex(cv->reply + m->xhdr_off,
+						    m->xhdr_len));
+		if (m->tlvs & MPC_CONV_F_SUPPORTED) {
+			arr = json_object_new_array();
+			for (k = 0; k < m->sup_n; k++)
+				json_object_array_add(
+					arr,
+					json_object_new_int(
+						cv->reply[m->sup_off + k]));
+			json_object_object_add(c, "supported", arr);
+		}
+	}
+	json_object_object_add(o, "convert", c);
+	json_object_object_add(
+		o, "syn_data",
+		cv->tcpinfo ? json_object_new_boolean(cv->syn_data) : NULL);
+	json_object_object_add(
+		o, "tfo_client_fail",
+		cv->tcpinfo
+			? json_object_new_string(tfo_fail_name(cv->tfo_fail))
+			: NULL);
+	if (!cv->error_tlv) {
+		json_object_object_add(o, "convert_error", NULL);
+		return;
+	}
+	off = m->tlv_off[MPC_CONV_I_ERROR];
+	words = m->tlv_words[MPC_CONV_I_ERROR];
+	json_object_object_add(o, "convert_error",
+			       json_object_new_int(m->err_code));
+	json_object_object_add(
+		o, "convert_error_name",
+		json_object_new_string(conv_err_name(m->err_code)));
+	json_object_object_add(o, "convert_error_value",
+			       jhex(cv->reply + off + 3, words * 4 - 3));
+	json_object_object_add(o, "convert_error_data",
+			       jhex(cv->reply + m->err_off, m->err_len));
+}
+
 static json_object *result_json(const struct result *r, int mptcp_sock)
 {
 	json_object *o = json_object_new_object(), *m, *arr, *s;
@@ -947,6 +1300,8 @@ static json_object *result_json(const struct result *r, int mptcp_sock)
 	json_object_object_add(o, "error",
 			       r->error[0] ? json_object_new_string(r->error)
 					   : NULL);
+	if (r->conv.o)
+		conv_json(o, r);
 	if (r->mp.valid) {
 		m = json_object_new_object();
 		json_object_object_add(m, "fallback",
@@ -1249,22 +1604,24 @@ struct client_conn {
  * The connect path: socket, optional bind, non-blocking connect() bounded
  * by the deadline. Returns a connected socket or -1 (error set in r).
  *
- * Hook for `--convert ADDR:PORT` (RFC 8803): set TCP_FASTOPEN_CONNECT on
- * the socket here, connect() to the converter instead of o->dst (it
- * returns at once, nothing is sent yet), then send the Convert message
- * (Info TLV + Connect TLV naming o->dst) with the first send(): the kernel
- * carries it as SYN data. Read and strip the converter's Convert reply
- * before returning. The xfer request header and the payload then follow
- * unchanged in run_transfer(), so nothing else in this file changes.
+ * With --convert (RFC 8803): the socket goes to the converter with
+ * TCP_FASTOPEN_CONNECT set, and connect() returns at once without sending
+ * anything (deferred: the SYN leaves with the first write, which
+ * conv_exchange() makes the Convert message); with --convert-sendto there
+ * is no connect() at all, conv_exchange()'s sendto(MSG_FASTOPEN) does it.
+ * If the kernel cannot send data in the SYN (no cookie cached and no 0x4
+ * in net.ipv4.tcp_fastopen), connect() sends a plain SYN with a cookie
+ * request and returns EINPROGRESS: the message then follows the handshake.
  */
 static int conn_open(const struct opts *o, double deadline, struct result *r)
 {
+	const struct sockaddr_storage *dst = o->convert ? &o->conv : &o->dst;
 	int fd, soerr = 0;
 	socklen_t sl = sizeof(soerr);
 	double t0 = now_s();
 
-	addr_str(&o->dst, r->peer, sizeof(r->peer));
-	fd = socket(o->dst.ss_family, SOCK_STREAM | SOCK_CLOEXEC,
+	addr_str(dst, r->peer, sizeof(r->peer));
+	fd = socket(dst->ss_family, SOCK_STREAM | SOCK_CLOEXEC,
 		    o->mptcp ? IPPROTO_MPTCP : IPPROTO_TCP);
 	if (fd < 0) {
 		set_err(r, "socket(%s): %s",
@@ -1284,6 +1641,35 @@ static int conn_open(const struct opts *o, double deadline, struct result *r)
 	}
 	if (set_nonblock(fd) < 0) {
 		set_err(r, "fcntl: %s", strerror(errno));
+		goto fail;
+	}
+	if (o->convert) {
+		int one = 1;
+
+		r->conv.o = o;
+		if (o->convert_sendto) {
+			r->conv.deferred = 1;
+			return fd;
+		}
+		if (setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &one,
+			       sizeof(one)) < 0) {
+			set_err(r, "TCP_FASTOPEN_CONNECT: %s%s",
+				strerror(errno),
+				errno == EOPNOTSUPP
+					? " (net.ipv4.tcp_fastopen without "
+					  "0x1 in this namespace)"
+					: "");
+			goto fail;
+		}
+		r->conv.t_connect = now_s();
+		if (connect(fd, (const struct sockaddr *)&o->conv,
+			    o->conv_len) == 0) {
+			r->conv.deferred = 1;
+			return fd;
+		}
+		if (errno == EINPROGRESS)
+			return fd;
+		set_err(r, "connect %s: %s", o->convert, strerror(errno));
 		goto fail;
 	}
 	if (connect(fd, (const struct sockaddr *)&o->dst, o->dst_len) < 0) {
@@ -1331,6 +1717,266 @@ fail:
 	return -1;
 }
 
+/* ---- RFC 8803 Convert client ------------------------------------------ */
+
+/* SO_LINGER 0 + close(): the kernel resets the connection (RST; on an
+ * MPTCP socket every subflow is reset and MP_FASTCLOSE is sent) */
+static void conn_reset(int fd)
+{
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+/* wait until fd is ready for ev or the deadline passes (error in r) */
+static int wait_fd(int fd, short ev, double deadline, struct result *r,
+		   const char *what)
+{
+	struct pollfd pfd = {.fd = fd, .events = ev};
+
+	for (;;) {
+		int ms = -1, pr;
+
+		if (deadline > 0) {
+			double rem = deadline - now_s();
+
+			if (rem <= 0) {
+				set_err(r, "%s: timeout", what);
+				return -1;
+			}
+			ms = (int)(rem * 1000) + 1;
+		}
+		pr = poll(&pfd, 1, ms);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr < 0) {
+			set_err(r, "poll: %s", strerror(errno));
+			return -1;
+		}
+		if (pr > 0)
+			return 0; /* errors show in the next send/recv */
+	}
+}
+
+static const char *conv_rc_desc(int rc)
+{
+	switch (-rc) {
+	case MPC_E_TRUNC:
+		return "truncated";
+	case MPC_E_LEN:
+		return "bad length (Total Length 0, or a TLV length)";
+	case MPC_E_FIELD:
+		return "bad field (wrong magic: not a Convert message, or a "
+		       "value the RFC forbids)";
+	case MPC_E_UNKNOWN:
+		return "TLV type 0, unknown, or one a converter never sends";
+	case MPC_E_DUP:
+		return "duplicate TLV";
+	case MPC_E_VERSION:
+		return "unsupported version";
+	default:
+		return "refused";
+	}
+}
+
+/*
+ * Whether the SYN's data was acknowledged: tcpi_options & TCPI_OPT_SYN_DATA
+ * and tcpi_fastopen_client_fail, from MPTCP_TCPINFO (any subflow; only the
+ * first one can have sent SYN data) on an MPTCP socket, else TCP_INFO (a
+ * TCP socket, or an MPTCP socket that fell back, which hands SOL_TCP to
+ * its subflow).
+ */
+static void tfo_info(int fd, struct conv_result *cv)
+{
+	struct {
+		struct mptcp_subflow_data d;
+		struct tcp_info ti[XFER_MAX_SUBFLOWS];
+	} tib;
+	struct tcp_info ti;
+	socklen_t len, plen = sizeof(int);
+	unsigned int i, n;
+	int proto = 0;
+
+	if (!getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &plen) &&
+	    proto == IPPROTO_MPTCP) {
+		memset(&tib, 0, sizeof(tib));
+		tib.d.size_subflow_data = sizeof(tib.d);
+		tib.d.size_user = sizeof(struct tcp_info);
+		len = sizeof(tib);
+		if (!getsockopt(fd, SOL_MPTCP, MPTCP_TCPINFO, &tib, &len) &&
+		    tib.d.num_subflows > 0) {
+			n = MPC_MIN(tib.d.num_subflows, XFER_MAX_SUBFLOWS);
+			cv->tcpinfo = 2;
+			for (i = 0; i < n; i++)
+				if (tib.ti[i].tcpi_options & TCPI_OPT_SYN_DATA)
+					cv->tcpi_syn_data = 1;
+			cv->tfo_fail = tib.ti[0].tcpi_fastopen_client_fail;
+			goto out;
+		}
+	}
+	memset(&ti, 0, sizeof(ti));
+	len = sizeof(ti);
+	if (!getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) && len >= 8) {
+		cv->tcpinfo = 1;
+		cv->tcpi_syn_data = !!(ti.tcpi_options & TCPI_OPT_SYN_DATA);
+		cv->tfo_fail = ti.tcpi_fastopen_client_fail;
+	}
+out:
+	/* the flag also means "data received in the SYN-ACK" (seen on 6.18
+	 * with a SYN that only asked for a cookie): only SYN data counts */
+	cv->syn_data = cv->tcpi_syn_data && cv->syn_payload > 0;
+}
+
+/*
+ * The client's half of RFC 8803 on a socket from conn_open(): the first
+ * write is the Convert message plus --convert-data bytes of what follows
+ * it (request header hb, then the upload stream), so it leaves as SYN
+ * data; then the reply is read, exactly its Total Length, and parsed.
+ * Returns 0 to go on (the caller sends the rest: *hdr_done header and
+ * *pay_done payload bytes are out already), or -1 with the error in r and
+ * the connection reset and closed: after an Error TLV (6.2.8 "a Client
+ * MUST reset"), an invalid reply (D2 in convert.h), a failure, or
+ * --expect-syn-data without acknowledged SYN data.
+ */
+static int conv_exchange(int fd, const struct opts *o, double deadline,
+			 const unsigned char *hb, struct result *r,
+			 size_t *hdr_done, uint64_t *pay_done)
+{
+	struct conv_result *cv = &r->conv;
+	size_t len = o->conv_msg_len + (size_t)o->convert_data, off = 0;
+	size_t hb_n = MPC_MIN((size_t)o->convert_data, (size_t)XFER_HDR_LEN);
+	size_t got = 0, want = MPC_CONV_HDR_LEN;
+	unsigned char *buf = malloc(len);
+	int first = 1, rc;
+	ssize_t n;
+
+	if (!buf) {
+		set_err(r, "out of memory");
+		goto fail;
+	}
+	memcpy(buf, o->conv_msg, o->conv_msg_len);
+	memcpy(buf + o->conv_msg_len, hb, hb_n);
+	if (o->convert_data > hb_n)
+		gen_fill(stream_key(r->seed, XFER_KEY_UP), 0,
+			 buf + o->conv_msg_len + hb_n,
+			 (size_t)o->convert_data - hb_n);
+	*hdr_done = hb_n;
+	*pay_done = o->convert_data - hb_n;
+	cv->first_len = len;
+
+	while (off < len) {
+		if (first && o->convert_sendto) {
+			cv->t_connect = now_s();
+			n = sendto(fd, buf, len, MSG_FASTOPEN | MSG_NOSIGNAL,
+				   (const struct sockaddr *)&o->conv,
+				   o->conv_len);
+		} else {
+			n = send(fd, buf + off, len - off, MSG_NOSIGNAL);
+		}
+		/* non-blocking: the first call returns what went into the
+		 * SYN, or EINPROGRESS when the SYN left without data */
+		if (first && n > 0 && cv->deferred)
+			cv->syn_payload = (size_t)n;
+		first = 0;
+		if (n > 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR ||
+			      errno == EINPROGRESS || errno == EALREADY)) {
+			if (wait_fd(fd, POLLOUT, deadline, r,
+				    "connect to the converter") < 0)
+				goto fail;
+			continue;
+		}
+		set_err(r, "send Convert message to %s: %s%s", o->convert,
+			strerror(errno),
+			errno == EOPNOTSUPP && o->convert_sendto
+				? " (net.ipv4.tcp_fastopen without 0x1?)"
+				: "");
+		goto fail;
+	}
+
+	for (;;) {
+		while (got < want) {
+			n = recv(fd, cv->reply + got, want - got, MSG_DONTWAIT);
+			if (n > 0) {
+				got += (size_t)n;
+				continue;
+			}
+			cv->reply_len = got;
+			if (n == 0) {
+				if (got)
+					set_err(r,
+						"converter closed inside its "
+						"Convert reply (%zu of %zu "
+						"bytes)",
+						got, want);
+				else
+					set_err(r, "converter closed without "
+						   "a Convert reply");
+				goto fail;
+			}
+			if (errno == EAGAIN || errno == EINTR) {
+				if (wait_fd(fd, POLLIN, deadline, r,
+					    "Convert reply") < 0)
+					goto fail;
+				continue;
+			}
+			set_err(r, "Convert reply from %s: %s", o->convert,
+				strerror(errno));
+			goto fail;
+		}
+		cv->reply_len = got;
+		rc = mpc_conv_parse(cv->reply, (__u32)got,
+				    MPC_CONV_FROM_CONVERTER, &cv->m);
+		if (rc == -MPC_E_TRUNC &&
+		    cv->m.answer.action == MPC_CONV_ACT_INCOMPLETE &&
+		    cv->m.need > got && cv->m.need <= MPC_CONV_MAXLEN) {
+			want = cv->m.need;
+			continue;
+		}
+		break;
+	}
+	cv->parse_rc = rc;
+	cv->reply_done = 1;
+	cv->reply_s = now_s() - cv->t_connect;
+	r->connect_s = cv->reply_s;
+	tfo_info(fd, cv);
+	sock_names(fd, r);
+	if (!rc && (cv->m.tlvs & MPC_CONV_F_ERROR)) {
+		cv->error_tlv = 1;
+		set_err(r, "converter answered with Error %u (%s)",
+			cv->m.err_code, conv_err_name(cv->m.err_code));
+		goto reset;
+	}
+	if (rc || cv->m.answer.action != MPC_CONV_ACT_ACCEPT) {
+		cv->invalid = conv_rc_desc(rc);
+		set_err(r, "invalid Convert reply: %s (offset %u)", cv->invalid,
+			cv->m.answer.where);
+		goto reset;
+	}
+	if (o->expect_syn_data && !cv->syn_data) {
+		set_err(r,
+			"SYN data not acknowledged (--expect-syn-data; "
+			"%zu bytes in the SYN, tfo_client_fail %s)",
+			cv->syn_payload, tfo_fail_name(cv->tfo_fail));
+		goto reset;
+	}
+	free(buf);
+	return 0;
+fail:
+	if (!cv->reply_done) {
+		tfo_info(fd, cv);
+		sock_names(fd, r);
+	}
+reset:
+	conn_reset(fd);
+	free(buf);
+	return -1;
+}
+
 static void *client_conn_main(void *arg)
 {
 	struct client_conn *c = arg;
@@ -1339,14 +1985,12 @@ static void *client_conn_main(void *arg)
 	unsigned char hb[XFER_HDR_LEN];
 	struct xfer_hdr h;
 	struct job j;
+	size_t hdr_done = 0;
+	uint64_t pay_done = 0;
 	int fd;
 
 	r->t_start = r->t_end = r->t_tx_done = r->t_rx_done = now_s();
-	fd = conn_open(o, c->deadline, r);
-	if (fd < 0) {
-		r->t_end = r->t_tx_done = r->t_rx_done = now_s();
-		return NULL;
-	}
+	/* the header first: --convert-data may put some of it in the SYN */
 	memset(&h, 0, sizeof(h));
 	h.magic = XFER_MAGIC;
 	h.version = XFER_VERSION;
@@ -1354,6 +1998,25 @@ static void *client_conn_main(void *arg)
 	h.up = o->up;
 	h.down = o->down;
 	hdr_encode(&h, hb);
+	fd = conn_open(o, c->deadline, r);
+	if (fd < 0) {
+		r->t_end = r->t_tx_done = r->t_rx_done = now_s();
+		return NULL;
+	}
+	if (o->convert) {
+		if (conv_exchange(fd, o, c->deadline, hb, r, &hdr_done,
+				  &pay_done) < 0) {
+			r->t_end = r->t_tx_done = r->t_rx_done = now_s();
+			return NULL;
+		}
+		if (!o->connect) {
+			/* no Connect TLV (--convert-info alone): done */
+			mptcp_collect(fd, &r->mp);
+			r->t_end = r->t_tx_done = r->t_rx_done = now_s();
+			close(fd);
+			return NULL;
+		}
+	}
 
 	memset(&j, 0, sizeof(j));
 	j.tx_key = stream_key(h.seed, XFER_KEY_UP);
@@ -1362,6 +2025,8 @@ static void *client_conn_main(void *arg)
 	j.rx_len = h.down;
 	j.prefix = hb;
 	j.prefix_len = sizeof(hb);
+	j.prefix_done = hdr_done;
+	j.tx_done = pay_done;
 	j.deadline = c->deadline;
 	j.hash = o->hash;
 	j.verify = o->verify;
@@ -1372,6 +2037,58 @@ static void *client_conn_main(void *arg)
 		set_err(r, "connection fell back to TCP (--expect-mptcp)");
 	close(fd);
 	return NULL;
+}
+
+static void print_hex(const unsigned char *d, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		printf("%02x", d[i]);
+}
+
+/* the Convert exchange of one connection, under its line */
+static void print_conv_text(const struct result *r)
+{
+	const struct conv_result *cv = &r->conv;
+	const struct mpc_conv_msg *m = &cv->m;
+	unsigned int k, off, words;
+
+	printf("  convert via %s (%s): %zu bytes in the SYN", cv->o->convert,
+	       cv->o->convert_sendto ? "sendto" : "connect", cv->syn_payload);
+	if (cv->tcpinfo)
+		printf(", SYN data %s",
+		       cv->syn_data ? "acked" : tfo_fail_name(cv->tfo_fail));
+	if (!cv->reply_done) {
+		printf(", no reply (%zu bytes)\n", cv->reply_len);
+		return;
+	}
+	printf(", reply %zu bytes after %.3f s: ", cv->reply_len, cv->reply_s);
+	print_hex(cv->reply, cv->reply_len);
+	printf("\n");
+	if (cv->invalid)
+		printf("  convert reply invalid: %s\n", cv->invalid);
+	if (cv->parse_rc)
+		return;
+	if (m->tlvs & MPC_CONV_F_SUPPORTED) {
+		printf("  converter supports TCP option kinds:");
+		for (k = 0; k < m->sup_n; k++)
+			printf(" %u", cv->reply[m->sup_off + k]);
+		printf("\n");
+	}
+	if (m->tlvs & MPC_CONV_F_XHDR) {
+		printf("  server's SYN+ACK options: ");
+		print_hex(cv->reply + m->xhdr_off, m->xhdr_len);
+		printf("\n");
+	}
+	if (cv->error_tlv) {
+		off = m->tlv_off[MPC_CONV_I_ERROR];
+		words = m->tlv_words[MPC_CONV_I_ERROR];
+		printf("  convert error %u (%s), value ", m->err_code,
+		       conv_err_name(m->err_code));
+		print_hex(cv->reply + off + 3, words * 4 - 3);
+		printf("\n");
+	}
 }
 
 static void print_text(const struct client_conn *c, long n, double wall,
@@ -1404,11 +2121,87 @@ static void print_text(const struct client_conn *c, long n, double wall,
 		       mbps(r->received, r->t_rx_done - r->t_start),
 		       r->ok ? "OK" : "FAILED", r->error[0] ? ": " : "",
 		       r->error);
+		if (r->conv.o)
+			print_conv_text(r);
 	}
 	printf("total: %ld/%ld ok, sent %" PRIu64 ", received %" PRIu64
 	       ", %.3f s, %.1f Mbit/s\n",
 	       n - failed, n, tot_tx, tot_rx, wall,
 	       mbps(tot_tx + tot_rx, wall));
+}
+
+/*
+ * The Convert message every connection sends: --convert-raw as given, or
+ * fixed header, [Info], [Connect naming o->dst, Extended with
+ * --convert-opt], [Cookie]. 0 or -1 (message printed).
+ */
+static int conv_build(struct opts *o)
+{
+	unsigned char *b = o->conv_msg;
+	__u8 addr[16];
+	__u16 port;
+	int n, t = 0;
+
+	if (o->have_raw) {
+		memcpy(o->conv_msg, o->conv_raw, o->conv_raw_len);
+		o->conv_msg_len = o->conv_raw_len;
+		return 0;
+	}
+	n = mpc_conv_put_hdr(b, MPC_CONV_CAP);
+	if (o->convert_info) {
+		t = mpc_conv_put_info(b, (__u32)n, MPC_CONV_CAP);
+		if (t < 0)
+			goto nospace;
+		n += t;
+	}
+	if (o->connect) {
+		memset(addr, 0, sizeof(addr));
+		if (o->dst.ss_family == AF_INET) {
+			const struct sockaddr_in *s4 =
+				(const struct sockaddr_in *)&o->dst;
+
+			/* 6.2.5: IPv4 as an IPv4-mapped IPv6 address */
+			addr[10] = addr[11] = 0xff;
+			memcpy(addr + 12, &s4->sin_addr, 4);
+			port = ntohs(s4->sin_port);
+		} else {
+			const struct sockaddr_in6 *s6 =
+				(const struct sockaddr_in6 *)&o->dst;
+
+			memcpy(addr, &s6->sin6_addr, 16);
+			port = ntohs(s6->sin6_port);
+		}
+		t = mpc_conv_put_connect(b, (__u32)n, MPC_CONV_CAP, port, addr,
+					 o->conv_opts, 0,
+					 (__u32)o->conv_opts_len);
+		if (t == -MPC_E_FIELD) {
+			fprintf(stderr,
+				"xfer: no valid Connect TLV for %s (port 0, "
+				"a loopback/multicast/broadcast/unspecified "
+				"address, or --convert-opt kinds 0/1): use "
+				"--convert-raw to send one anyway\n",
+				o->connect);
+			return -1;
+		}
+		if (t < 0)
+			goto nospace;
+		n += t;
+	}
+	if (o->conv_cookie_len) {
+		t = mpc_conv_put_cookie(b, (__u32)n, MPC_CONV_CAP,
+					o->conv_cookie, 0,
+					(__u32)o->conv_cookie_len);
+		if (t < 0)
+			goto nospace;
+		n += t;
+	}
+	mpc_conv_set_total(b, (__u32)n);
+	o->conv_msg_len = (size_t)n;
+	return 0;
+nospace:
+	fprintf(stderr,
+		"xfer: the Convert message does not fit in 1020 bytes\n");
+	return -1;
 }
 
 static int run_client(struct opts *o)
@@ -1418,12 +2211,19 @@ static int run_client(struct opts *o)
 	json_object *doc, *arr, *tot;
 	double t0, t_end = 0, t_tx = 0, t_rx = 0, wall;
 	uint64_t tot_tx = 0, tot_rx = 0;
-	long i, failed = 0;
+	long i, failed = 0, conv_errors = 0;
+	const struct sockaddr_storage *sdst = o->convert ? &o->conv : &o->dst;
 
-	if (parse_hostport(o->connect, XFER_DEFAULT_PORT, 0, &o->dst,
-			   &o->dst_len) < 0) {
+	if (o->connect && parse_hostport(o->connect, XFER_DEFAULT_PORT, 0,
+					 &o->dst, &o->dst_len) < 0) {
 		fprintf(stderr, "xfer: bad --connect address '%s'\n",
 			o->connect);
+		return 2;
+	}
+	if (o->convert && parse_hostport(o->convert, XFER_CONVERT_PORT, 0,
+					 &o->conv, &o->conv_len) < 0) {
+		fprintf(stderr, "xfer: bad --convert address '%s'\n",
+			o->convert);
 		return 2;
 	}
 	if (o->bind &&
@@ -1431,10 +2231,13 @@ static int run_client(struct opts *o)
 		fprintf(stderr, "xfer: bad --bind address '%s'\n", o->bind);
 		return 2;
 	}
-	if (o->src_len && o->src.ss_family != o->dst.ss_family) {
-		fprintf(stderr, "xfer: --bind and --connect families differ\n");
+	if (o->src_len && o->src.ss_family != sdst->ss_family) {
+		fprintf(stderr, "xfer: --bind and --%s families differ\n",
+			o->convert ? "convert" : "connect");
 		return 2;
 	}
+	if (o->convert && conv_build(o) < 0)
+		return 2;
 	if (!o->have_seed &&
 	    getrandom(&o->seed, sizeof(o->seed), 0) != sizeof(o->seed))
 		o->seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
@@ -1468,6 +2271,8 @@ static int run_client(struct opts *o)
 			pthread_join(th[i], NULL);
 		if (!r->ok)
 			failed++;
+		if (r->conv.error_tlv)
+			conv_errors++;
 		tot_tx += r->sent;
 		tot_rx += r->received;
 		if (r->t_end > t_end)
@@ -1492,8 +2297,17 @@ static int run_client(struct opts *o)
 		json_object_object_add(
 			doc, "proto",
 			json_object_new_string(o->mptcp ? "mptcp" : "tcp"));
-		json_object_object_add(doc, "connect",
-				       json_object_new_string(o->connect));
+		json_object_object_add(
+			doc, "connect",
+			o->connect ? json_object_new_string(o->connect) : NULL);
+		if (o->convert) {
+			json_object_object_add(
+				doc, "convert",
+				json_object_new_string(o->convert));
+			json_object_object_add(
+				doc, "convert_errors",
+				json_object_new_int((int)conv_errors));
+		}
 		json_object_object_add(doc, "parallel",
 				       json_object_new_int((int)o->parallel));
 		json_object_object_add(doc, "up",
@@ -1528,6 +2342,8 @@ static int run_client(struct opts *o)
 	}
 	free(c);
 	free(th);
+	if (conv_errors)
+		return 3;
 	return failed ? 1 : 0;
 }
 
@@ -1583,6 +2399,7 @@ static int run_compare(const char *cpath, const char *spath)
 	size_t cap = 0, k, n_srv = 0, n_c;
 	ssize_t ll;
 	int bad = 0, hashed = 0, sub_min = -1, sub_max = 0;
+	int conv_err = -1, conv_errs = 0, syn_data = 0;
 	uint64_t up = 0, down = 0;
 	double up_mbps = 0, down_mbps = 0, dur_max = 0;
 
@@ -1634,6 +2451,13 @@ static int run_compare(const char *cpath, const char *spath)
 		int idx = (int)jint(c, "index");
 
 		c_rx = jint(c, "bytes_received");
+		if (jint(c, "convert_error") >= 0) {
+			if (conv_err < 0)
+				conv_err = (int)jint(c, "convert_error");
+			conv_errs++;
+		}
+		if (jbool(c, "syn_data") == 1)
+			syn_data++;
 		for (m = 0; m < n_srv && seed; m++) {
 			json_object *cand = json_object_array_get_idx(srv, m);
 
@@ -1734,10 +2558,18 @@ static int run_compare(const char *cpath, const char *spath)
 	json_object_object_get_ex(cdoc, "total", &tot);
 	printf("ok=%d conns=%zu errors=%d hashed=%d up_bytes=%" PRIu64
 	       " down_bytes=%" PRIu64 " up_mbps=%.1f down_mbps=%.1f"
-	       " duration_s=%.3f subflows_min=%d subflows_max=%d\n",
+	       " duration_s=%.3f subflows_min=%d subflows_max=%d",
 	       bad == 0 && n_c > 0, n_c, bad, hashed, up, down, up_mbps,
 	       down_mbps, tot ? jnum(tot, "duration_s") : dur_max,
 	       sub_min < 0 ? 0 : sub_min, sub_max);
+	if (jstr(cdoc, "convert")) { /* a --convert client: more keys */
+		if (conv_err >= 0)
+			printf(" convert_error=%d", conv_err);
+		else
+			printf(" convert_error=none");
+		printf(" convert_errors=%d syn_data=%d", conv_errs, syn_data);
+	}
+	printf("\n");
 	json_object_put(srv);
 	json_object_put(cdoc);
 	return bad == 0 && n_c > 0 ? 0 : 1;
@@ -1755,6 +2587,9 @@ static void usage(FILE *f)
 		"              [--bind ADDR[:PORT]] [--mptcp] [--expect-mptcp]\n"
 		"              [--timeout S] [--seed N] [--no-hash] [--no-verify] [--json]\n"
 		"              [--half-close]\n"
+		"              [--convert ADDR[:PORT] [--convert-sendto] [--convert-info]\n"
+		"               [--convert-opt KIND[:HEX]]... [--convert-cookie HEX]\n"
+		"               [--convert-raw HEX] [--convert-data N] [--expect-syn-data]]\n"
 		"  xfer compare CLIENT.json SERVER.jsonl\n"
 		"sizes: k/M/G/T suffixes are powers of 1024. Protocol and output\n"
 		"formats: see the comment at the top of tests/tools/xfer.c.\n");
@@ -1777,6 +2612,14 @@ enum {
 	OPT_EXPECT_MPTCP,
 	OPT_SEED,
 	OPT_HALF_CLOSE,
+	OPT_CONVERT,
+	OPT_CONVERT_SENDTO,
+	OPT_CONVERT_INFO,
+	OPT_CONVERT_OPT,
+	OPT_CONVERT_COOKIE,
+	OPT_CONVERT_RAW,
+	OPT_CONVERT_DATA,
+	OPT_EXPECT_SYN_DATA,
 	OPT_HELP,
 };
 
@@ -1797,6 +2640,14 @@ static const struct option long_opts[] = {
 	{"expect-mptcp", no_argument, NULL, OPT_EXPECT_MPTCP},
 	{"seed", required_argument, NULL, OPT_SEED},
 	{"half-close", no_argument, NULL, OPT_HALF_CLOSE},
+	{"convert", required_argument, NULL, OPT_CONVERT},
+	{"convert-sendto", no_argument, NULL, OPT_CONVERT_SENDTO},
+	{"convert-info", no_argument, NULL, OPT_CONVERT_INFO},
+	{"convert-opt", required_argument, NULL, OPT_CONVERT_OPT},
+	{"convert-cookie", required_argument, NULL, OPT_CONVERT_COOKIE},
+	{"convert-raw", required_argument, NULL, OPT_CONVERT_RAW},
+	{"convert-data", required_argument, NULL, OPT_CONVERT_DATA},
+	{"expect-syn-data", no_argument, NULL, OPT_EXPECT_SYN_DATA},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -1811,6 +2662,104 @@ static int parse_long(const char *s, long lo, long hi, long *out)
 	if (errno || end == s || *end || v < lo || v > hi)
 		return -1;
 	*out = v;
+	return 0;
+}
+
+/* hex digits (an optional 0x first) into out; -1 if odd, bad or > cap */
+static int parse_hex(const char *s, unsigned char *out, size_t cap, size_t *len)
+{
+	size_t n = 0;
+	int hi, lo;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		s += 2;
+	while (*s) {
+		if (!s[1])
+			return -1;
+		hi = hexval(s[0]);
+		lo = hexval(s[1]);
+		if (hi < 0 || lo < 0 || n >= cap)
+			return -1;
+		out[n++] = (unsigned char)(hi << 4 | lo);
+		s += 2;
+	}
+	*len = n;
+	return 0;
+}
+
+/* --convert-opt KIND[:HEX]: one TCP option (kind, length, value) appended
+ * to the Extended Connect TCP Options field */
+static int parse_conv_opt(struct opts *o, const char *arg)
+{
+	unsigned char val[253];
+	char kbuf[16];
+	const char *colon = strchr(arg, ':');
+	size_t klen = colon ? (size_t)(colon - arg) : strlen(arg), vlen = 0;
+	long kind;
+
+	if (klen == 0 || klen >= sizeof(kbuf))
+		return -1;
+	memcpy(kbuf, arg, klen);
+	kbuf[klen] = '\0';
+	if (parse_long(kbuf, 0, 255, &kind) < 0)
+		return -1;
+	if (colon && parse_hex(colon + 1, val, sizeof(val), &vlen) < 0)
+		return -1;
+	if (o->conv_opts_len + 2 + vlen > sizeof(o->conv_opts))
+		return -1;
+	o->conv_opts[o->conv_opts_len++] = (unsigned char)kind;
+	o->conv_opts[o->conv_opts_len++] = (unsigned char)(2 + vlen);
+	memcpy(o->conv_opts + o->conv_opts_len, val, vlen);
+	o->conv_opts_len += vlen;
+	return 0;
+}
+
+/* option combinations for --convert; 0 or -1 (message printed) */
+static int check_convert_opts(const struct opts *o)
+{
+	int extra = o->convert_sendto || o->convert_info || o->conv_opts_len ||
+		    o->conv_cookie_len || o->have_raw || o->convert_data ||
+		    o->expect_syn_data;
+
+	if (!o->convert) {
+		if (extra) {
+			fprintf(stderr, "xfer: --convert-* and "
+					"--expect-syn-data need --convert\n");
+			return -1;
+		}
+		if (!o->connect) {
+			fprintf(stderr, "xfer client: --connect ADDR:PORT is "
+					"required\n");
+			return -1;
+		}
+		return 0;
+	}
+	if (o->have_raw &&
+	    (o->convert_info || o->conv_opts_len || o->conv_cookie_len)) {
+		fprintf(stderr, "xfer: --convert-raw replaces the built "
+				"message: no --convert-info/-opt/-cookie\n");
+		return -1;
+	}
+	if (!o->connect && !o->have_raw && !o->convert_info &&
+	    !o->conv_cookie_len) {
+		fprintf(stderr,
+			"xfer: --convert without --connect sends no Connect "
+			"TLV: give --convert-info, --convert-cookie or "
+			"--convert-raw\n");
+		return -1;
+	}
+	if (!o->connect && (o->conv_opts_len || o->convert_data)) {
+		fprintf(stderr, "xfer: --convert-opt and --convert-data need "
+				"--connect\n");
+		return -1;
+	}
+	if (o->convert_data > XFER_HDR_LEN + o->up) {
+		fprintf(stderr,
+			"xfer: --convert-data %" PRIu64
+			" is more than the %d-byte header plus --up\n",
+			o->convert_data, XFER_HDR_LEN);
+		return -1;
+	}
 	return 0;
 }
 
@@ -1912,6 +2861,40 @@ int main(int argc, char **argv)
 		case OPT_HALF_CLOSE:
 			o.half_close = 1;
 			break;
+		case OPT_CONVERT:
+			o.convert = optarg;
+			break;
+		case OPT_CONVERT_SENDTO:
+			o.convert_sendto = 1;
+			break;
+		case OPT_CONVERT_INFO:
+			o.convert_info = 1;
+			break;
+		case OPT_CONVERT_OPT:
+			if (parse_conv_opt(&o, optarg) < 0)
+				goto bad;
+			break;
+		case OPT_CONVERT_COOKIE:
+			if (parse_hex(optarg, o.conv_cookie,
+				      MPC_CONV_ECHO_MAX - 4,
+				      &o.conv_cookie_len) < 0 ||
+			    !o.conv_cookie_len)
+				goto bad;
+			break;
+		case OPT_CONVERT_RAW:
+			if (parse_hex(optarg, o.conv_raw, sizeof(o.conv_raw),
+				      &o.conv_raw_len) < 0)
+				goto bad;
+			o.have_raw = 1;
+			break;
+		case OPT_CONVERT_DATA:
+			if (parse_size(optarg, &o.convert_data) < 0 ||
+			    o.convert_data > XFER_CONV_DATA_MAX)
+				goto bad;
+			break;
+		case OPT_EXPECT_SYN_DATA:
+			o.expect_syn_data = 1;
+			break;
 		case OPT_HELP:
 			usage(stdout);
 			return 0;
@@ -1928,11 +2911,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (server)
 		return run_server(&o);
-	if (!o.connect) {
-		fprintf(stderr,
-			"xfer client: --connect ADDR:PORT is required\n");
+	if (check_convert_opts(&o) < 0)
 		return 2;
-	}
 	return run_client(&o);
 bad:
 	fprintf(stderr, "xfer: bad value '%s'\n", optarg);

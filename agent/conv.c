@@ -1,0 +1,1600 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * conv.c - explicit-mode conversion (RFC 8803) in the agent.
+ *
+ * Life of a connection (network role, explicit mode):
+ *
+ *  client SYN (MP_CAPABLE, Convert message as SYN payload) -> slow path
+ *    validate -> error answer | leg SYN to the server at once (0-RTT),
+ *    flows installed so that every further packet of both tuples comes
+ *    here (state LEG_SYN_SENT)
+ *  server SYN/ACK -> leg ACK; SYN/ACK + MP_CAPABLE(our key) to the client
+ *    (SYNACK_SENT)
+ *  client third ACK (MP_CAPABLE with both keys, or the first data) ->
+ *    offsets computed, state ESTABLISHED published: from now on the data
+ *    path translates; the Convert reply goes out as the first bytes of our
+ *    stream and is retransmitted until DATA_ACKed
+ *  FIN/DATA_FIN are translated by the data path and copied here; subflow
+ *    FINs, RSTs, MP_FASTCLOSE come here; DEAD connections linger briefly,
+ *    then their state leaves the maps.
+ *
+ * Errors before the server answered are sent as an RFC 8803 Error TLV on
+ * a plain TCP connection (SYN/ACK without MP_CAPABLE, data, FIN), never as
+ * a bare RST.
+ */
+#include <errno.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+#include <openssl/rand.h>
+
+#include "conv.h"
+#include "log.h"
+#include "mptcp_crypto.h"
+#include "pkt.h"
+#include "mpconv/convert.h"
+#include "mpconv/mptcp_opt.h"
+#include "mpconv/tcpopt.h"
+#include "mpconv/xlate.h"
+
+#define NSEC 1000000000ull
+#define MSEC 1000000ull
+
+#define LEG_SYN_RTO (1 * NSEC)
+#define LEG_SYN_TRIES 4 /* 1 + 2 + 4 + 8 s: then Network Failure */
+#define SYNACK_RTO (1 * NSEC)
+#define SYNACK_TRIES 5
+#define REPLY_RTO (200 * MSEC)
+#define REPLY_TRIES 8
+#define ERR_RTO (500 * MSEC)
+#define ERR_TRIES 5
+#define DEAD_LINGER (3 * NSEC)
+#define CLOSING_MAX (60 * NSEC)
+#define IDLE_DEFAULT (300 * NSEC)
+#define DSS_OVERHEAD 20 /* DSS with 4-byte DATA_ACK and DSN, padded */
+#define OUR_WSCALE_DEFAULT 7
+
+/* the TCP options the converter supports in an Extended Connect */
+#define SUPPORTED_KINDS                                             \
+	((1ull << MPC_TCPOPT_MSS) | (1ull << MPC_TCPOPT_WSCALE) |   \
+	 (1ull << MPC_TCPOPT_SACK_PERM) | (1ull << MPC_TCPOPT_TS) | \
+	 (1ull << MPC_TCPOPT_MPTCP) | (1ull << MPC_TCPOPT_FASTOPEN))
+
+struct side_opts {
+	uint16_t mss;
+	uint8_t ws;
+	bool has_ws, sack, ts;
+	uint32_t tsval;
+};
+
+struct conv_conn {
+	bool used;
+	uint32_t state;
+	uint32_t gen;
+	/* subflow 0: client side */
+	uint8_t family;
+	struct mpc_ip cli, svc;
+	uint16_t cport, sport;
+	uint32_t cli_isn, syn_len; /* syn_len: payload of the client's SYN */
+	uint8_t *user;		   /* SYN payload after the Convert TLVs */
+	uint32_t user_len;
+	bool mptcp;
+	__u64 key_l, key_r, idsn_l, idsn_r;
+	uint32_t token_l;
+	struct side_opts copt, sopt;
+	uint32_t sf_iss;
+	uint32_t cli_ts; /* latest client TSval seen */
+	/* leg */
+	struct mpc_ip ext, srv;
+	uint16_t eport, srvport;
+	int ext_idx;
+	uint32_t leg_iss, leg_irs;
+	uint8_t synack_opts[MPC_TCPOPT_CAP];
+	uint8_t synack_optlen;
+	/* Convert */
+	bool extended;
+	uint8_t xopts[MPC_TCPOPT_CAP];
+	uint8_t xoptlen;
+	uint8_t reply[MPC_CONV_CAP];
+	uint32_t reply_len;
+	/* timers */
+	uint64_t deadline;
+	uint64_t since;
+	unsigned int tries;
+	uint64_t rto;
+	/* teardown */
+	bool sf_fin_rcvd, sf_fin_sent, user_acked;
+	uint32_t cli_fin_seq; /* seq after the client's subflow FIN */
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	/* the data path stamps with bpf_ktime_get_coarse_ns() */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * NSEC + (uint64_t)ts.tv_nsec;
+}
+
+static uint32_t rand32(void)
+{
+	uint32_t v = 0;
+
+	if (RAND_bytes((unsigned char *)&v, sizeof(v)) != 1)
+		v = (uint32_t)random() ^ (uint32_t)now_ns();
+	return v;
+}
+
+static void ipstr(const struct mpc_ip *ip, char *b, size_t n)
+{
+	mpc_ip_str(ip, b, n);
+}
+
+/* ---- connection table ---------------------------------------------- */
+
+static struct conv_conn *conn_get(struct conv *cv, uint32_t id)
+{
+	if (id >= cv->max_conns || !cv->conns[id].used)
+		return NULL;
+	return &cv->conns[id];
+}
+
+static uint32_t conn_id(const struct conv *cv, const struct conv_conn *c)
+{
+	return (uint32_t)(c - cv->conns);
+}
+
+static struct conv_conn *conn_alloc(struct conv *cv)
+{
+	uint32_t i, id;
+
+	for (i = 0; i < cv->max_conns; i++) {
+		id = (cv->next_id + i) % cv->max_conns;
+		if (!cv->conns[id].used) {
+			struct conv_conn *c = &cv->conns[id];
+			uint32_t gen = c->gen + 1;
+
+			memset(c, 0, sizeof(*c));
+			c->used = true;
+			c->gen = gen;
+			cv->next_id = id + 1;
+			cv->n_used++;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+static bool token_in_use(uint32_t token, void *arg)
+{
+	struct conv *cv = arg;
+	uint32_t i;
+
+	for (i = 0; i < cv->max_conns; i++)
+		if (cv->conns[i].used && cv->conns[i].mptcp &&
+		    cv->conns[i].token_l == token)
+			return true;
+	return false;
+}
+
+/* leg ports: a bitmap per external address, a range apart from the
+ * host's ephemeral ports (port-range) */
+static uint8_t *port_map(struct conv *cv, int ext)
+{
+	return cv->ports + (size_t)ext * 8192;
+}
+
+static int port_alloc(struct conv *cv, int ext)
+{
+	uint32_t n = cv->port_hi - cv->port_lo + 1, i, p;
+	uint8_t *m = port_map(cv, ext);
+
+	for (i = 0; i < n; i++) {
+		p = cv->port_lo + (cv->port_next + i) % n;
+		if (!(m[p / 8] & (1u << (p % 8)))) {
+			m[p / 8] |= (uint8_t)(1u << (p % 8));
+			cv->port_next = (cv->port_next + i + 1) % n;
+			return (int)p;
+		}
+	}
+	return -1;
+}
+
+static void port_free(struct conv *cv, int ext, uint16_t p)
+{
+	if (ext >= 0 && p)
+		port_map(cv, ext)[p / 8] &= (uint8_t) ~(1u << (p % 8));
+}
+
+/* RFC 6888 REQ-2 (paired pooling): one client, one external address */
+static int ext_pick(struct conv *cv, const struct mpc_ip *cli, bool want_v4)
+{
+	const struct mpc_config *cfg = cv->cfg;
+	uint32_t h = 2166136261u;
+	int i, n = 0, cand[MPC_MAX_EXT];
+
+	for (i = 0; i < 16; i++)
+		h = (h ^ cli->a[i]) * 16777619u;
+	for (i = 0; i < cfg->n_ext; i++)
+		if (mpc_ip_is_v4(&cfg->ext[i]) == want_v4)
+			cand[n++] = i;
+	if (!n)
+		return -1;
+	return cand[h % (uint32_t)n];
+}
+
+static void key_from(struct mpc_flow_key *k, const struct mpc_ip *s,
+		     uint16_t sp, const struct mpc_ip *d, uint16_t dp,
+		     uint8_t family)
+{
+	memset(k, 0, sizeof(*k));
+	mpc_ip_to_words(s, k->saddr);
+	mpc_ip_to_words(d, k->daddr);
+	k->sport = sp;
+	k->dport = dp;
+	k->family = family;
+}
+
+static int flows_put(struct conv *cv, struct conv_conn *c)
+{
+	struct mpc_flow_key k;
+	struct mpc_flow f = {.conn_id = conn_id(cv, c)};
+
+	key_from(&k, &c->cli, c->cport, &c->svc, c->sport, c->family);
+	f.kind = MPC_FLOW_SUBFLOW;
+	f.sf = 0;
+	if (bpf_map_update_elem(cv->flows_fd, &k, &f, BPF_ANY))
+		return -errno;
+	if (!c->eport)
+		return 0;
+	key_from(&k, &c->srv, c->srvport, &c->ext, c->eport, c->family);
+	f.kind = MPC_FLOW_LEG;
+	if (bpf_map_update_elem(cv->flows_fd, &k, &f, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static void flows_del(struct conv *cv, struct conv_conn *c)
+{
+	struct mpc_flow_key k;
+
+	key_from(&k, &c->cli, c->cport, &c->svc, c->sport, c->family);
+	bpf_map_delete_elem(cv->flows_fd, &k);
+	if (c->eport) {
+		key_from(&k, &c->srv, c->srvport, &c->ext, c->eport, c->family);
+		bpf_map_delete_elem(cv->flows_fd, &k);
+	}
+}
+
+/* the data path's view: identity, offsets, state */
+static int conn_publish(struct conv *cv, struct conv_conn *c)
+{
+	uint32_t id = conn_id(cv, c);
+	struct mpc_conn m;
+	struct mpc_subflow *sf = &m.sf[0];
+
+	memset(&m, 0, sizeof(m));
+	m.state = c->state;
+	if (!c->mptcp)
+		m.flags |= MPC_CF_PLAIN;
+	mpc_ip_to_words(&c->ext, m.leg_local);
+	mpc_ip_to_words(&c->srv, m.leg_remote);
+	m.leg_lport = c->eport;
+	m.leg_rport = c->srvport;
+	m.leg_family = c->family;
+	m.n_subflows = 1;
+	m.leg_iss = c->leg_iss;
+	m.leg_irs = c->leg_irs;
+	m.key_local = c->key_l;
+	m.key_remote = c->key_r;
+	m.token_local = c->token_l;
+	m.conn_gen = c->gen;
+	mpc_ip_to_words(&c->svc, sf->local);
+	mpc_ip_to_words(&c->cli, sf->remote);
+	sf->lport = c->sport;
+	sf->rport = c->cport;
+	sf->family = c->family;
+	sf->flags = MPC_SF_ACTIVE;
+	sf->iss = c->sf_iss;
+	sf->irs_base = c->cli_isn + c->syn_len;
+
+	if (c->state >= MPC_CS_ESTABLISHED) {
+		uint32_t first_up = c->cli_isn + 1 + c->syn_len;
+		uint32_t leg_first = c->leg_iss + 1 + c->user_len;
+
+		if (c->mptcp) {
+			uint32_t dsn_up = (uint32_t)(c->idsn_r + 1);
+			uint32_t dsn_dn = (uint32_t)(c->idsn_l + 1);
+
+			m.up_off = leg_first - dsn_up;
+			sf->up_off = first_up - dsn_up;
+			m.down_off = dsn_dn + c->reply_len - (c->leg_irs + 1);
+			sf->down_off = c->sf_iss + 1 - dsn_dn;
+			m.reply_end = dsn_dn + c->reply_len;
+		} else {
+			/* plain peer: DSN is the peer's subflow sequence */
+			m.up_off = leg_first - first_up;
+			sf->up_off = 0;
+			m.down_off =
+				c->sf_iss + 1 + c->reply_len - (c->leg_irs + 1);
+			sf->down_off = 0;
+			m.reply_end = c->sf_iss + 1 + c->reply_len;
+		}
+		m.max_data_ack = m.reply_end - c->reply_len;
+		m.max_leg_ack = c->leg_iss + 1;
+		m.leg_snd_nxt = leg_first;
+		m.down_snd_nxt = m.reply_end;
+		m.last_up_ns = m.last_down_ns = now_ns();
+		m.mss_down = c->copt.mss;
+		if (c->copt.ts && c->sopt.ts)
+			m.flags |= MPC_CF_LEG_TS | MPC_CF_SF_TS;
+		if (c->copt.sack && c->sopt.sack)
+			m.flags |= MPC_CF_SACK;
+	}
+	if (bpf_map_update_elem(cv->conns_fd, &id, &m, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/* only the state word: the data path owns the observation fields */
+static void conn_set_state(struct conv *cv, struct conv_conn *c, uint32_t state)
+{
+	uint32_t id = conn_id(cv, c);
+	struct mpc_conn m;
+
+	c->state = state;
+	if (bpf_map_lookup_elem(cv->conns_fd, &id, &m) == 0) {
+		m.state = state;
+		bpf_map_update_elem(cv->conns_fd, &id, &m, BPF_ANY);
+	}
+}
+
+static void conn_free(struct conv *cv, struct conv_conn *c)
+{
+	uint32_t id = conn_id(cv, c);
+	struct mpc_conn zero;
+
+	flows_del(cv, c);
+	memset(&zero, 0, sizeof(zero));
+	bpf_map_update_elem(cv->conns_fd, &id, &zero, BPF_ANY);
+	port_free(cv, c->ext_idx, c->eport);
+	free(c->user);
+	c->user = NULL;
+	c->used = false;
+	cv->n_used--;
+	cv->st.freed++;
+}
+
+static void go_dead(struct conv *cv, struct conv_conn *c)
+{
+	conn_set_state(cv, c, MPC_CS_DEAD);
+	c->since = now_ns();
+	c->deadline = c->since + DEAD_LINGER;
+}
+
+/* ---- sending -------------------------------------------------------- */
+
+static int send_seg(struct conv *cv, struct mpc_tcp_seg *s)
+{
+	uint8_t buf[MPC_PKT_MAX];
+	int n;
+
+	n = mpc_seg_build(buf, sizeof(buf), s);
+	if (n < 0)
+		return -EINVAL;
+	return mpc_tx_send(&cv->tx, buf, (size_t)n);
+}
+
+/* pad the option area to 4 and record its length */
+static void opts_finish(struct mpc_tcp_seg *s, uint32_t off)
+{
+	int n = mpc_tcpopt_put_nops(s->opts, off, MPC_TCPOPT_MAXLEN);
+
+	s->optlen = (uint8_t)(off + (n > 0 ? (uint32_t)n : 0));
+}
+
+static void seg_to_client(struct conv_conn *c, struct mpc_tcp_seg *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->family = c->family;
+	s->src = c->svc;
+	s->dst = c->cli;
+	s->sport = c->sport;
+	s->dport = c->cport;
+}
+
+static void seg_to_server(struct conv_conn *c, struct mpc_tcp_seg *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->family = c->family;
+	s->src = c->ext;
+	s->dst = c->srv;
+	s->sport = c->eport;
+	s->dport = c->srvport;
+}
+
+/* NOP NOP TS, when both sides agreed on timestamps */
+static uint32_t put_ts(uint8_t *o, uint32_t off, uint32_t val, uint32_t ecr)
+{
+	o[off] = MPC_TCPOPT_NOP;
+	o[off + 1] = MPC_TCPOPT_NOP;
+	mpc_tcpopt_put_ts(o, off + 2, MPC_TCPOPT_MAXLEN, val, ecr);
+	return off + 12;
+}
+
+/* DSS with 4-byte DATA_ACK and DSN, as the data path writes them */
+static int put_dss(uint8_t *o, uint32_t off, uint32_t data_ack, bool map,
+		   uint32_t dsn, uint32_t ssn, uint16_t dll, bool fin)
+{
+	struct mpc_mptcp_opt d;
+	int n;
+
+	memset(&d, 0, sizeof(d));
+	d.subtype = MPC_MP_DSS;
+	d.flags = MPC_DSS_A;
+	d.u.dss.data_ack = data_ack;
+	if (map) {
+		d.flags |= MPC_DSS_M;
+		d.u.dss.dsn = dsn;
+		d.u.dss.ssn = ssn;
+		d.u.dss.dll = dll;
+	}
+	if (fin)
+		d.flags |= MPC_DSS_F;
+	n = mpc_mptcp_build(o, off, MPC_TCPOPT_MAXLEN, &d);
+	return n < 0 ? 0 : n;
+}
+
+static void send_leg_syn(struct conv *cv, struct conv_conn *c)
+{
+	struct mpc_tcp_seg s;
+	uint32_t off = 0, k;
+	uint16_t mss;
+
+	seg_to_server(c, &s);
+	s.seq = c->leg_iss;
+	s.flags = MPC_TH_SYN;
+	s.win = 65535;
+	/* data toward the client grows by the DSS we insert: clamp */
+	mss = c->copt.mss ? c->copt.mss : 536;
+	if (mss > cv->mtu - (c->family == 4 ? 40 : 60))
+		mss = cv->mtu - (c->family == 4 ? 40 : 60);
+	if (c->mptcp)
+		mss -= DSS_OVERHEAD;
+	off += mpc_tcpopt_put_mss(s.opts, off, MPC_TCPOPT_MAXLEN, mss);
+	if (c->copt.sack)
+		off += mpc_tcpopt_put_sack_perm(s.opts, off, MPC_TCPOPT_MAXLEN);
+	if (c->copt.ts)
+		off += mpc_tcpopt_put_ts(s.opts, off, MPC_TCPOPT_MAXLEN,
+					 c->copt.tsval, 0);
+	if (c->copt.has_ws) {
+		s.opts[off++] = MPC_TCPOPT_NOP;
+		off += mpc_tcpopt_put_wscale(s.opts, off, MPC_TCPOPT_MAXLEN,
+					     c->copt.ws);
+	}
+	/* Extended Connect: options with a value are copied; without one
+	 * the converter generates its own (RFC 8803 6.2.5) */
+	for (k = 0; k < c->xoptlen;) {
+		uint8_t kind = c->xopts[k], len = c->xopts[k + 1];
+
+		if (len < 2 || k + len > c->xoptlen)
+			break;
+		if (kind == MPC_TCPOPT_MPTCP && len == 2 && off + 4 <= 40) {
+			struct mpc_mptcp_opt cap = {.subtype = MPC_MP_CAPABLE,
+						    .variant = MPC_CAP_SYN,
+						    .flags = MPC_CAP_H};
+
+			cap.u.cap.version = MPC_MPTCP_VERSION;
+			off += (uint32_t)mpc_mptcp_build(s.opts, off, 40, &cap);
+		} else if (kind == MPC_TCPOPT_FASTOPEN && len == 2 &&
+			   off + 2 <= 40) {
+			s.opts[off++] = MPC_TCPOPT_FASTOPEN;
+			s.opts[off++] = 2;
+		} else if (len > 2 && kind != MPC_TCPOPT_MSS &&
+			   kind != MPC_TCPOPT_WSCALE && kind != MPC_TCPOPT_TS &&
+			   kind != MPC_TCPOPT_SACK_PERM && off + len <= 40) {
+			memcpy(s.opts + off, c->xopts + k, len);
+			off += len;
+		}
+		k += len;
+	}
+	opts_finish(&s, off);
+	send_seg(cv, &s);
+}
+
+static void send_leg_ack(struct conv *cv, struct conv_conn *c, bool with_user)
+{
+	struct mpc_tcp_seg s;
+	uint32_t off = 0;
+
+	seg_to_server(c, &s);
+	s.seq = c->leg_iss + 1;
+	s.ack = c->leg_irs + 1;
+	s.flags = MPC_TH_ACK;
+	s.win = 65535 >> (c->sopt.has_ws && c->copt.has_ws ? c->copt.ws : 0);
+	if (c->copt.ts && c->sopt.ts)
+		off = put_ts(s.opts, off, c->cli_ts, c->sopt.tsval);
+	opts_finish(&s, off);
+	if (with_user && c->user_len) {
+		s.flags |= MPC_TH_PSH;
+		s.data = c->user;
+		s.dlen = c->user_len;
+	}
+	send_seg(cv, &s);
+}
+
+static void send_synack(struct conv *cv, struct conv_conn *c)
+{
+	struct mpc_tcp_seg s;
+	uint32_t off = 0;
+	uint16_t mss;
+
+	seg_to_client(c, &s);
+	s.seq = c->sf_iss;
+	s.ack = c->cli_isn + 1 + c->syn_len;
+	s.flags = MPC_TH_SYN | MPC_TH_ACK;
+	s.win = 65535;
+	/* the client's segments keep their size on the leg (DSS -> NOPs) */
+	mss = c->sopt.mss ? c->sopt.mss : 536;
+	if (mss > cv->mtu - (c->family == 4 ? 40 : 60))
+		mss = cv->mtu - (c->family == 4 ? 40 : 60);
+	off += mpc_tcpopt_put_mss(s.opts, off, MPC_TCPOPT_MAXLEN, mss);
+	if (c->copt.sack && c->sopt.sack)
+		off += mpc_tcpopt_put_sack_perm(s.opts, off, MPC_TCPOPT_MAXLEN);
+	if (c->copt.ts && c->sopt.ts)
+		off += mpc_tcpopt_put_ts(s.opts, off, MPC_TCPOPT_MAXLEN,
+					 c->sopt.tsval, c->copt.tsval);
+	/* each side gets the other side's shift: windows pass unchanged */
+	if (c->copt.has_ws && c->sopt.has_ws) {
+		s.opts[off++] = MPC_TCPOPT_NOP;
+		off += mpc_tcpopt_put_wscale(s.opts, off, MPC_TCPOPT_MAXLEN,
+					     c->sopt.ws);
+	}
+	if (c->mptcp) {
+		struct mpc_mptcp_opt cap = {.subtype = MPC_MP_CAPABLE,
+					    .variant = MPC_CAP_SYNACK,
+					    .flags = MPC_CAP_H};
+
+		cap.u.cap.version = MPC_MPTCP_VERSION;
+		cap.u.cap.skey = c->key_l;
+		off += (uint32_t)mpc_mptcp_build(s.opts, off, 40, &cap);
+	}
+	opts_finish(&s, off);
+	send_seg(cv, &s);
+}
+
+/* the Convert reply: first bytes of our stream toward the client */
+static void send_reply(struct conv *cv, struct conv_conn *c)
+{
+	struct mpc_tcp_seg s;
+	uint32_t off = 0;
+
+	seg_to_client(c, &s);
+	s.seq = c->sf_iss + 1;
+	s.ack = c->cli_isn + 1 + c->syn_len;
+	s.flags = MPC_TH_ACK | MPC_TH_PSH;
+	s.win = 65535 >> (c->sopt.has_ws && c->copt.has_ws ? c->sopt.ws : 0);
+	if (c->copt.ts && c->sopt.ts)
+		off = put_ts(s.opts, off, c->sopt.tsval, c->cli_ts);
+	if (c->mptcp)
+		off += (uint32_t)put_dss(s.opts, off, (uint32_t)(c->idsn_r + 1),
+					 true, (uint32_t)(c->idsn_l + 1), 1,
+					 (uint16_t)c->reply_len, false);
+	opts_finish(&s, off);
+	s.data = c->reply;
+	s.dlen = c->reply_len;
+	send_seg(cv, &s);
+}
+
+/* RST toward the server at the leg's current send point */
+static void rst_server(struct conv *cv, struct conv_conn *c, uint32_t seq)
+{
+	struct mpc_tcp_seg s;
+
+	if (!c->eport)
+		return;
+	seg_to_server(c, &s);
+	s.seq = seq;
+	s.flags = MPC_TH_RST;
+	send_seg(cv, &s);
+}
+
+/* MP_FASTCLOSE (in a RST, RFC 8684 3.5) or a plain RST to the client */
+static void rst_client(struct conv *cv, struct conv_conn *c, uint32_t seq,
+		       bool fastclose)
+{
+	struct mpc_tcp_seg s;
+	uint32_t off = 0;
+
+	seg_to_client(c, &s);
+	s.seq = seq;
+	s.flags = MPC_TH_RST;
+	if (fastclose && c->mptcp) {
+		struct mpc_mptcp_opt fc = {.subtype = MPC_MP_FASTCLOSE};
+
+		fc.u.fclose.rkey = c->key_r;
+		off += (uint32_t)mpc_mptcp_build(s.opts, off, 40, &fc);
+		cv->st.fastclose_sent++;
+	}
+	opts_finish(&s, off);
+	send_seg(cv, &s);
+}
+
+/* ---- errors: RFC 8803 Error TLV on a plain TCP connection ---------- */
+
+static void err_send(struct conv *cv, struct conv_conn *c)
+{
+	struct mpc_tcp_seg s;
+	uint32_t off;
+
+	/* SYN/ACK without MP_CAPABLE: the client falls back to TCP */
+	seg_to_client(c, &s);
+	s.seq = c->sf_iss;
+	s.ack = c->cli_isn + 1 + c->syn_len;
+	s.flags = MPC_TH_SYN | MPC_TH_ACK;
+	s.win = 65535;
+	off = (uint32_t)mpc_tcpopt_put_mss(s.opts, 0, 40, 1220);
+	opts_finish(&s, off);
+	send_seg(cv, &s);
+	/* the Error TLV, then FIN: no immediate RST (RFC 8803 6.2.2) */
+	seg_to_client(c, &s);
+	s.seq = c->sf_iss + 1;
+	s.ack = c->cli_isn + 1 + c->syn_len;
+	s.flags = MPC_TH_ACK | MPC_TH_PSH | MPC_TH_FIN;
+	s.win = 65535;
+	s.data = c->reply;
+	s.dlen = c->reply_len;
+	send_seg(cv, &s);
+}
+
+static void conn_error(struct conv *cv, struct conv_conn *c, uint8_t code,
+		       const uint8_t *echo, uint32_t echo_len, uint8_t value)
+{
+	char a[64];
+	int n, t;
+
+	n = mpc_conv_put_hdr(c->reply, MPC_CONV_CAP);
+	if (code == MPC_CONV_E_MALFORMED ||
+	    code == MPC_CONV_E_UNSUPPORTED_MSG) {
+		if (echo_len > MPC_CONV_ECHO_MAX)
+			echo_len = MPC_CONV_ECHO_MAX;
+		echo_len &= ~3u;
+		t = echo_len ? mpc_conv_put_error_data(c->reply, (uint32_t)n,
+						       MPC_CONV_CAP, code, echo,
+						       0, echo_len)
+			     : mpc_conv_put_error_u8(c->reply, (uint32_t)n,
+						     MPC_CONV_CAP, code, 0);
+	} else {
+		t = mpc_conv_put_error_u8(c->reply, (uint32_t)n, MPC_CONV_CAP,
+					  code, value);
+	}
+	if (t < 0)
+		t = mpc_conv_put_error_u8(c->reply, (uint32_t)n, MPC_CONV_CAP,
+					  code, code == 0 ? 1 : 0);
+	n += t > 0 ? t : 0;
+	mpc_conv_set_total(c->reply, (uint32_t)n);
+	c->reply_len = (uint32_t)n;
+	cv->st.errors_sent[code & 127]++;
+	ipstr(&c->cli, a, sizeof(a));
+	log_info("conn %u: %s:%u: Convert error %u", conn_id(cv, c), a,
+		 c->cport, code);
+
+	/* the leg, if any, goes away */
+	if (c->eport && c->state == MPC_CS_LEG_SYN_SENT && c->leg_irs)
+		rst_server(cv, c, c->leg_iss + 1);
+	if (c->eport) {
+		struct mpc_flow_key k;
+
+		key_from(&k, &c->srv, c->srvport, &c->ext, c->eport, c->family);
+		bpf_map_delete_elem(cv->flows_fd, &k);
+		port_free(cv, c->ext_idx, c->eport);
+		c->eport = 0;
+	}
+	c->state = MPC_CS_ERROR;
+	c->mptcp = false;
+	conn_publish(cv, c);
+	flows_put(cv, c);
+	c->tries = 0;
+	c->rto = ERR_RTO;
+	c->deadline = now_ns() + c->rto;
+	err_send(cv, c);
+}
+
+/* ---- the client's SYN ---------------------------------------------- */
+
+static void opts_of(const struct mpc_tcp_seg *s, struct side_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	if (s->to.flags & MPC_TO_MSS)
+		o->mss = s->to.mss;
+	if (s->to.flags & MPC_TO_WSCALE) {
+		o->has_ws = true;
+		o->ws = s->to.wscale > MPC_WSCALE_MAX ? MPC_WSCALE_MAX
+						      : s->to.wscale;
+	}
+	o->sack = !!(s->to.flags & MPC_TO_SACK_PERM);
+	if (s->to.flags & MPC_TO_TS) {
+		o->ts = true;
+		o->tsval = s->to.tsval;
+	}
+}
+
+/* first MPTCP option of the segment, parsed; false if none parses */
+static bool mptcp_first(const struct mpc_tcp_seg *s, uint8_t subtype,
+			struct mpc_mptcp_opt *o)
+{
+	int i;
+
+	for (i = 0; i < s->to.n_mptcp; i++)
+		if (mpc_mptcp_parse(s->opts, s->to.mptcp_off[i], s->optlen,
+				    o) == 0 &&
+		    o->subtype == subtype)
+			return true;
+	return false;
+}
+
+static bool ip_is_local(const struct mpc_ip *ip)
+{
+	struct ifaddrs *ifa, *i;
+	bool local = false;
+
+	if (getifaddrs(&ifa))
+		return false;
+	for (i = ifa; i && !local; i = i->ifa_next) {
+		struct mpc_ip a;
+
+		if (!i->ifa_addr)
+			continue;
+		memset(&a, 0, sizeof(a));
+		if (i->ifa_addr->sa_family == AF_INET) {
+			a.a[10] = a.a[11] = 0xff;
+			memcpy(a.a + 12,
+			       &((struct sockaddr_in *)(void *)i->ifa_addr)
+					->sin_addr,
+			       4);
+		} else if (i->ifa_addr->sa_family == AF_INET6) {
+			memcpy(a.a,
+			       &((struct sockaddr_in6 *)(void *)i->ifa_addr)
+					->sin6_addr,
+			       16);
+		} else {
+			continue;
+		}
+		local = memcmp(a.a, ip->a, 16) == 0;
+	}
+	freeifaddrs(ifa);
+	return local;
+}
+
+/* the converter itself: its addresses, service and external addresses */
+static bool is_converter(struct conv *cv, const struct mpc_ip *ip)
+{
+	int i;
+
+	if (!memcmp(ip->a, cv->cfg->listen.ip.a, 16))
+		return true;
+	for (i = 0; i < cv->cfg->n_ext; i++)
+		if (!memcmp(ip->a, cv->cfg->ext[i].a, 16))
+			return true;
+	return ip_is_local(ip);
+}
+
+static bool allowed(struct conv *cv, const struct mpc_ip *ip)
+{
+	int i;
+
+	for (i = 0; i < cv->cfg->n_allow; i++)
+		if (mpc_prefix_match(&cv->cfg->allow[i], ip))
+			return true;
+	return false;
+}
+
+static void on_syn(struct conv *cv, const struct mpc_tcp_seg *s)
+{
+	static uint8_t msgbuf[MPC_CONV_CAP];
+	struct mpc_mptcp_opt cap;
+	struct mpc_conv_msg m;
+	struct conv_conn *c;
+	struct mpc_ip srv;
+	char a[64], b[64];
+	uint32_t mlen;
+	int rc, port;
+
+	cv->st.syn_in++;
+	/* SYNs without Convert data to the service port: silently dropped */
+	if (!s->dlen) {
+		cv->st.syn_ignored++;
+		return;
+	}
+	mlen = s->dlen < MPC_CONV_CAP ? s->dlen : MPC_CONV_CAP;
+	memset(msgbuf, 0, sizeof(msgbuf));
+	memcpy(msgbuf, s->data, mlen);
+	rc = mpc_conv_parse(msgbuf, mlen, MPC_CONV_FROM_CLIENT, &m);
+	if (rc && m.answer.action == MPC_CONV_ACT_IGNORE) {
+		cv->st.syn_ignored++;
+		return;
+	}
+
+	c = conn_alloc(cv);
+	if (!c) {
+		log_warn("connection table full (%u)", cv->max_conns);
+		return; /* no slot even for an answer: the client retries */
+	}
+	c->family = s->family;
+	c->cli = s->src;
+	c->svc = s->dst;
+	c->cport = s->sport;
+	c->sport = s->dport;
+	c->cli_isn = s->seq;
+	c->syn_len = s->dlen;
+	c->sf_iss = rand32();
+	c->ext_idx = -1;
+	opts_of(s, &c->copt);
+	c->cli_ts = c->copt.tsval;
+	c->mptcp = mptcp_first(s, MPC_MP_CAPABLE, &cap) &&
+		   cap.variant == MPC_CAP_SYN &&
+		   !(cap.flags & MPC_CAP_A); /* no DSS checksums: fall back */
+	c->since = now_ns();
+
+	if (rc) {
+		if (m.answer.action == MPC_CONV_ACT_INCOMPLETE)
+			m.answer.code = MPC_CONV_E_MALFORMED;
+		conn_error(cv, c, m.answer.code, msgbuf,
+			   m.avail ? m.avail : mlen,
+			   m.answer.code == MPC_CONV_E_UNSUPPORTED_VERSION
+				   ? MPC_CONV_VERSION
+				   : 0);
+		return;
+	}
+	if (!allowed(cv, &c->cli)) {
+		conn_error(cv, c, MPC_CONV_E_NOT_AUTHORIZED, NULL, 0, 0);
+		return;
+	}
+	if (!(m.tlvs & MPC_CONV_F_CONNECT)) {
+		/* Info alone: the list of what we convert, then close */
+		__u64 kinds[4] = {SUPPORTED_KINDS, 0, 0, 0};
+		int n = mpc_conv_put_hdr(c->reply, MPC_CONV_CAP), t;
+
+		t = mpc_conv_put_supported_map(c->reply, (uint32_t)n,
+					       MPC_CONV_CAP, kinds);
+		n += t > 0 ? t : 0;
+		mpc_conv_set_total(c->reply, (uint32_t)n);
+		c->reply_len = (uint32_t)n;
+		c->state = MPC_CS_ERROR; /* same plain answer-and-close path */
+		c->mptcp = false;
+		conn_publish(cv, c);
+		flows_put(cv, c);
+		c->rto = ERR_RTO;
+		c->deadline = now_ns() + c->rto;
+		err_send(cv, c);
+		return;
+	}
+	memcpy(srv.a, m.addr, 16);
+	if (!mpc_conv_peer_ok(m.addr) || is_converter(cv, &srv)) {
+		conn_error(cv, c, MPC_CONV_E_MALFORMED, msgbuf, m.msg_len, 0);
+		return;
+	}
+	if (m.opt_n) {
+		__u64 sup[4] = {SUPPORTED_KINDS, 0, 0, 0}, unsup[4];
+
+		if (mpc_conv_check_opts(msgbuf, &m, sup, unsup) > 0) {
+			int n = mpc_conv_put_hdr(c->reply, MPC_CONV_CAP), t;
+
+			t = mpc_conv_put_error_kinds(c->reply, (uint32_t)n,
+						     MPC_CONV_CAP, unsup);
+			n += t > 0 ? t : 0;
+			mpc_conv_set_total(c->reply, (uint32_t)n);
+			c->reply_len = (uint32_t)n;
+			cv->st.errors_sent[MPC_CONV_E_UNSUPPORTED_OPT]++;
+			c->state = MPC_CS_ERROR;
+			c->mptcp = false;
+			conn_publish(cv, c);
+			flows_put(cv, c);
+			c->rto = ERR_RTO;
+			c->deadline = now_ns() + c->rto;
+			err_send(cv, c);
+			return;
+		}
+		c->extended = true;
+		c->xoptlen = (uint8_t)(m.opt_len > 40 ? 40 : m.opt_len);
+		memcpy(c->xopts, msgbuf + m.opt_off, c->xoptlen);
+	}
+	/* same family on both sides: the data path rewrites in place */
+	if (mpc_ip_is_v4(&srv) != (c->family == 4)) {
+		conn_error(cv, c, MPC_CONV_E_NETWORK_FAILURE, NULL, 0, 0);
+		return;
+	}
+	c->ext_idx = ext_pick(cv, &c->cli, c->family == 4);
+	port = c->ext_idx >= 0 ? port_alloc(cv, c->ext_idx) : -1;
+	if (port < 0) {
+		c->ext_idx = -1;
+		conn_error(cv, c, MPC_CONV_E_RESOURCE_EXCEEDED, NULL, 0, 0);
+		return;
+	}
+	c->ext = cv->cfg->ext[c->ext_idx];
+	c->eport = (uint16_t)port;
+	c->srv = srv;
+	c->srvport = m.port;
+	c->leg_iss = rand32();
+	if (s->dlen > m.msg_len) {
+		c->user_len = s->dlen - m.msg_len;
+		c->user = malloc(c->user_len);
+		if (!c->user) {
+			conn_error(cv, c, MPC_CONV_E_RESOURCE_EXCEEDED, NULL, 0,
+				   0);
+			return;
+		}
+		memcpy(c->user, s->data + m.msg_len, c->user_len);
+	}
+	if (c->mptcp && mpc_mptcp_key_gen(token_in_use, cv, 0, &c->key_l,
+					  &c->token_l, &c->idsn_l)) {
+		conn_error(cv, c, MPC_CONV_E_RESOURCE_EXCEEDED, NULL, 0, 0);
+		return;
+	}
+	c->state = MPC_CS_LEG_SYN_SENT;
+	if (conn_publish(cv, c) || flows_put(cv, c)) {
+		conn_error(cv, c, MPC_CONV_E_RESOURCE_EXCEEDED, NULL, 0, 0);
+		return;
+	}
+	cv->st.accepted++;
+	ipstr(&c->cli, a, sizeof(a));
+	ipstr(&c->srv, b, sizeof(b));
+	log_debug("conn %u: %s:%u -> %s:%u (%s, %u bytes of SYN data)",
+		  conn_id(cv, c), a, c->cport, b, c->srvport,
+		  c->mptcp ? "MPTCP" : "plain TCP", s->dlen);
+	c->tries = 0;
+	c->rto = LEG_SYN_RTO;
+	c->deadline = now_ns() + c->rto;
+	send_leg_syn(cv, c); /* 0-RTT: at once */
+}
+
+/* ---- handshake packets --------------------------------------------- */
+
+static bool from_client(const struct conv_conn *c, const struct mpc_tcp_seg *s)
+{
+	return s->sport == c->cport && !memcmp(s->src.a, c->cli.a, 16);
+}
+
+static void establish(struct conv *cv, struct conv_conn *c,
+		      const struct mpc_tcp_seg *s)
+{
+	char a[64], b[64];
+
+	if (s->to.flags & MPC_TO_TS)
+		c->cli_ts = s->to.tsval;
+	/* the Convert reply: fixed header, + Extended TCP Header when the
+	 * client asked with an Extended Connect */
+	{
+		int n = mpc_conv_put_hdr(c->reply, MPC_CONV_CAP), t = 0;
+
+		if (c->extended)
+			t = mpc_conv_put_xhdr(c->reply, (uint32_t)n,
+					      MPC_CONV_CAP, c->synack_opts, 0,
+					      c->synack_optlen);
+		n += t > 0 ? t : 0;
+		mpc_conv_set_total(c->reply, (uint32_t)n);
+		c->reply_len = (uint32_t)n;
+	}
+	c->state = MPC_CS_ESTABLISHED;
+	if (conn_publish(cv, c)) {
+		log_err("conn %u: publish: %s", conn_id(cv, c),
+			strerror(errno));
+		return;
+	}
+	cv->st.established++;
+	send_reply(cv, c);
+	c->tries = 0;
+	c->rto = REPLY_RTO;
+	c->deadline = now_ns() + c->rto;
+	ipstr(&c->cli, a, sizeof(a));
+	ipstr(&c->srv, b, sizeof(b));
+	log_info("conn %u: %s:%u -> %s:%u established (%s), leg from port %u",
+		 conn_id(cv, c), a, c->cport, b, c->srvport,
+		 c->mptcp ? "MPTCP" : "plain TCP", c->eport);
+}
+
+/* forward what a slow-path segment carries, translated by the core */
+static void forward_up(struct conv *cv, struct conv_conn *c,
+		       struct mpc_tcp_seg *s)
+{
+	uint32_t id = conn_id(cv, c);
+	struct mpc_xlate_out o;
+	struct mpc_mptcp_opt scratch;
+	struct mpc_conn m;
+	struct mpc_seg seg;
+	struct mpc_tcp_seg out;
+
+	if (bpf_map_lookup_elem(cv->conns_fd, &id, &m))
+		return;
+	memset(&seg, 0, sizeof(seg));
+	seg.seq = s->seq;
+	seg.ack = s->ack;
+	seg.paylen = s->dlen;
+	seg.win = s->win;
+	seg.flags = s->flags & ~(MPC_TH_FIN | MPC_TH_SYN | MPC_TH_RST);
+	seg.optlen = s->optlen;
+	memcpy(seg.opts, s->opts, sizeof(seg.opts));
+	seg.to = s->to;
+	mpc_xlate_up(&m, &m.sf[0], &seg, &o, &scratch);
+	if (o.verdict != MPC_XV_FORWARD)
+		return;
+	if (!s->dlen && !(o.flags & MPC_TH_FIN))
+		return;
+	seg_to_server(c, &out);
+	out.seq = o.seq;
+	out.ack = o.ack;
+	out.flags = o.flags;
+	out.win = o.win;
+	out.optlen = o.optlen;
+	memcpy(out.opts, o.opts, sizeof(out.opts));
+	out.data = s->data;
+	out.dlen = s->dlen;
+	send_seg(cv, &out);
+}
+
+static void on_handshake(struct conv *cv, struct conv_conn *c,
+			 struct mpc_tcp_seg *s)
+{
+	struct mpc_mptcp_opt cap;
+
+	if (from_client(c, s)) {
+		if (s->flags & MPC_TH_RST) {
+			cv->st.client_rst++;
+			if (c->eport && c->leg_irs)
+				rst_server(cv, c, c->leg_iss + 1);
+			conn_free(cv, c);
+			return;
+		}
+		if (s->flags & MPC_TH_SYN) {
+			cv->st.syn_dup++;
+			/* the client gave up on MPTCP (SYN without it) */
+			if (!(mptcp_first(s, MPC_MP_CAPABLE, &cap)) &&
+			    c->state == MPC_CS_LEG_SYN_SENT)
+				c->mptcp = false;
+			if (c->state == MPC_CS_SYNACK_SENT)
+				send_synack(cv, c);
+			else if (c->state == MPC_CS_ERROR)
+				err_send(cv, c);
+			return;
+		}
+		if (c->state == MPC_CS_ERROR) {
+			/* an ACK of our FIN ends it; anything else: resend */
+			if ((s->flags & MPC_TH_ACK) &&
+			    s->ack == c->sf_iss + 2 + c->reply_len)
+				conn_free(cv, c);
+			return;
+		}
+		if (c->state != MPC_CS_SYNACK_SENT || !(s->flags & MPC_TH_ACK))
+			return;
+		if (s->ack != c->sf_iss + 1)
+			return;
+		if (c->mptcp) {
+			if (!mptcp_first(s, MPC_MP_CAPABLE, &cap) ||
+			    (cap.variant != MPC_CAP_ACK &&
+			     cap.variant != MPC_CAP_DATA) ||
+			    cap.u.cap.rkey != c->key_l) {
+				/* no MP_CAPABLE in the third ACK: the client
+				 * fell back (RFC 8684 3.7); keys wrong: the
+				 * same, it cannot be our MPTCP connection */
+				if (s->to.n_mptcp == 0) {
+					c->mptcp = false;
+				} else {
+					rst_client(cv, c, c->sf_iss + 1, false);
+					rst_server(cv, c, c->leg_iss + 1);
+					conn_free(cv, c);
+					return;
+				}
+			} else {
+				c->key_r = cap.u.cap.skey;
+				mpc_mptcp_key_sha(c->key_r, NULL, &c->idsn_r);
+			}
+		}
+		establish(cv, c, s);
+		if (s->dlen)
+			forward_up(cv, c, s);
+		return;
+	}
+
+	/* from the server */
+	if (c->state != MPC_CS_LEG_SYN_SENT)
+		return; /* late duplicates */
+	if (s->flags & MPC_TH_RST) {
+		if ((s->flags & MPC_TH_ACK) && s->ack == c->leg_iss + 1) {
+			cv->st.leg_rst++;
+			conn_error(cv, c, MPC_CONV_E_CONNECTION_RESET, NULL, 0,
+				   0);
+		}
+		return;
+	}
+	if ((s->flags & (MPC_TH_SYN | MPC_TH_ACK)) !=
+		    (MPC_TH_SYN | MPC_TH_ACK) ||
+	    s->ack != c->leg_iss + 1)
+		return;
+	c->leg_irs = s->seq;
+	opts_of(s, &c->sopt);
+	/* the client learns the server's SYN+ACK options (6.2.6) */
+	c->synack_optlen = s->optlen;
+	memcpy(c->synack_opts, s->opts, s->optlen);
+	/* our third ACK carries no MP_CAPABLE: the leg stays plain TCP
+	 * even when the server speaks MPTCP */
+	send_leg_ack(cv, c, true);
+	c->state = MPC_CS_SYNACK_SENT;
+	conn_set_state(cv, c, c->state);
+	c->tries = 0;
+	c->rto = SYNACK_RTO;
+	c->deadline = now_ns() + c->rto;
+	send_synack(cv, c);
+}
+
+/* ---- established: control packets ------------------------------------ */
+
+static uint32_t sf_snd_nxt(const struct mpc_conn *m)
+{
+	/* a DATA_FIN takes a DSN, no subflow sequence number */
+	uint32_t dsn = m->down_snd_nxt;
+
+	if ((m->flags & MPC_CF_DOWN_FIN) && !(m->flags & MPC_CF_PLAIN))
+		dsn--;
+	return dsn + m->sf[0].down_off;
+}
+
+static void send_sf_fin(struct conv *cv, struct conv_conn *c,
+			const struct mpc_conn *m)
+{
+	struct mpc_tcp_seg s;
+	uint32_t off = 0, data_ack = m->max_leg_ack - m->up_off;
+
+	seg_to_client(c, &s);
+	s.seq = sf_snd_nxt(m);
+	s.ack = data_ack + m->sf[0].up_off + (c->sf_fin_rcvd ? 1 : 0);
+	if (c->sf_fin_rcvd)
+		s.ack = c->cli_fin_seq + 1;
+	s.flags = MPC_TH_FIN | MPC_TH_ACK;
+	s.win = 65535 >> (c->sopt.has_ws && c->copt.has_ws ? c->sopt.ws : 0);
+	if (m->flags & MPC_CF_SF_TS)
+		off = put_ts(s.opts, off, c->sopt.tsval, c->cli_ts);
+	if (c->mptcp)
+		off += (uint32_t)put_dss(s.opts, off, data_ack, false, 0, 0, 0,
+					 false);
+	opts_finish(&s, off);
+	send_seg(cv, &s);
+	c->sf_fin_sent = true;
+}
+
+static void ack_client_fin(struct conv *cv, struct conv_conn *c,
+			   const struct mpc_conn *m)
+{
+	struct mpc_tcp_seg s;
+	uint32_t off = 0;
+
+	seg_to_client(c, &s);
+	s.seq = sf_snd_nxt(m) + (c->sf_fin_sent ? 1 : 0);
+	s.ack = c->cli_fin_seq + 1;
+	s.flags = MPC_TH_ACK;
+	s.win = 65535 >> (c->sopt.has_ws && c->copt.has_ws ? c->sopt.ws : 0);
+	if (m->flags & MPC_CF_SF_TS)
+		off = put_ts(s.opts, off, c->sopt.tsval, c->cli_ts);
+	opts_finish(&s, off);
+	send_seg(cv, &s);
+}
+
+static void on_control(struct conv *cv, struct conv_conn *c,
+		       struct mpc_tcp_seg *s, uint8_t why)
+{
+	uint32_t id = conn_id(cv, c);
+	struct mpc_mptcp_opt o;
+	struct mpc_conn m;
+
+	if (bpf_map_lookup_elem(cv->conns_fd, &id, &m))
+		return;
+	if (from_client(c, s)) {
+		if (s->to.flags & MPC_TO_TS)
+			c->cli_ts = s->to.tsval;
+		if ((s->flags & MPC_TH_RST) ||
+		    mptcp_first(s, MPC_MP_FASTCLOSE, &o)) {
+			cv->st.client_rst++;
+			rst_server(cv, c, m.leg_snd_nxt);
+			if (!(s->flags & MPC_TH_RST))
+				rst_client(cv, c, sf_snd_nxt(&m), false);
+			go_dead(cv, c);
+			return;
+		}
+		if (s->flags & MPC_TH_SYN) {
+			cv->st.syn_dup++;
+			return;
+		}
+		if (s->flags & MPC_TH_FIN) {
+			/* a subflow FIN: forward what else it carries */
+			forward_up(cv, c, s);
+			c->sf_fin_rcvd = true;
+			c->cli_fin_seq = s->seq + s->dlen;
+			if (c->state == MPC_CS_ESTABLISHED)
+				conn_set_state(cv, c, MPC_CS_CLOSING);
+			bpf_map_lookup_elem(cv->conns_fd, &id, &m);
+			if (c->mptcp && (m.flags & MPC_CF_DOWN_FIN) &&
+			    !c->sf_fin_sent) {
+				send_sf_fin(cv, c, &m);
+				go_dead(cv, c);
+			} else {
+				ack_client_fin(cv, c, &m);
+				if (!c->mptcp)
+					go_dead(cv, c);
+			}
+			return;
+		}
+		if (why == MPC_XW_MPTCP_CTRL || why == MPC_XW_INFINITE_MAP ||
+		    why == MPC_XW_DSS_CSUM) {
+			/* MP_TCPRST/MP_FAIL/fallback we cannot follow: end it
+			 * cleanly on both sides */
+			rst_server(cv, c, m.leg_snd_nxt);
+			rst_client(cv, c, sf_snd_nxt(&m), true);
+			go_dead(cv, c);
+		}
+		return;
+	}
+	/* from the server */
+	if (s->flags & MPC_TH_RST) {
+		cv->st.leg_rst++;
+		rst_client(cv, c, sf_snd_nxt(&m), true);
+		go_dead(cv, c);
+		return;
+	}
+	if (s->flags & MPC_TH_SYN) {
+		/* our leg ACK was lost: the server repeats its SYN/ACK */
+		send_leg_ack(cv, c, false);
+	}
+}
+
+/* after DEAD: answer stragglers so the peers can finish */
+static void on_closed(struct conv *cv, struct conv_conn *c,
+		      struct mpc_tcp_seg *s)
+{
+	uint32_t id = conn_id(cv, c);
+	struct mpc_conn m;
+
+	if (bpf_map_lookup_elem(cv->conns_fd, &id, &m))
+		return;
+	if (from_client(c, s) && (s->flags & MPC_TH_FIN) && !c->mptcp)
+		return;
+	if (from_client(c, s) && (s->flags & MPC_TH_FIN)) {
+		c->sf_fin_rcvd = true;
+		c->cli_fin_seq = s->seq + s->dlen;
+		if (!c->sf_fin_sent)
+			send_sf_fin(cv, c, &m);
+		else
+			ack_client_fin(cv, c, &m);
+	}
+}
+
+void conv_slow(struct conv *cv, const struct mpc_slow_hdr *h,
+	       const uint8_t *frame, uint32_t len)
+{
+	struct mpc_tcp_seg s;
+	struct conv_conn *c;
+
+	if (h->reason == MPC_SLOW_NEIGH) {
+		/* translated by XDP, next hop unresolved: send it ourselves */
+		if (h->l3_off < len &&
+		    !mpc_tx_send(&cv->tx, frame + h->l3_off, len - h->l3_off))
+			cv->st.neigh_sent++;
+		return;
+	}
+	if (mpc_seg_parse_frame(frame, len, h->l3_off, &s))
+		return;
+	if (h->reason == MPC_SLOW_SYN) {
+		on_syn(cv, &s);
+		return;
+	}
+	c = conn_get(cv, h->conn_id);
+	if (!c)
+		return;
+	switch (h->reason) {
+	case MPC_SLOW_HANDSHAKE:
+		on_handshake(cv, c, &s);
+		break;
+	case MPC_SLOW_CONTROL:
+		on_control(cv, c, &s, h->why);
+		break;
+	case MPC_SLOW_NOTIFY:
+		if (c->state == MPC_CS_ESTABLISHED &&
+		    ((s.flags & MPC_TH_FIN) || from_client(c, &s))) {
+			c->since = now_ns();
+			conn_set_state(cv, c, MPC_CS_CLOSING);
+		}
+		break;
+	case MPC_SLOW_CLOSED:
+		on_closed(cv, c, &s);
+		break;
+	default:
+		break;
+	}
+}
+
+void conv_icmp(struct conv *cv, int family, uint8_t type, uint8_t code,
+	       const uint8_t *inner, uint32_t len)
+{
+	struct mpc_tcp_seg s;
+	uint32_t i;
+	bool hard;
+
+	/* RFC 5461 table 1: hard errors end the attempt */
+	if (family == 4)
+		hard = type == 3 && (code == 2 || code == 3 || code == 4 ||
+				     code == 9 || code == 10 || code == 13);
+	else
+		hard = type == 1 && (code == 1 || code == 3 || code == 4);
+	if (!hard || len < 28)
+		return;
+	/* the quoted packet: our leg SYN (at least IP + 8 bytes of TCP) */
+	memset(&s, 0, sizeof(s));
+	if (family == 4) {
+		size_t ihl = (size_t)(inner[0] & 0xf) * 4;
+
+		if (ihl < 20 || len < ihl + 8 || inner[9] != MPC_IPPROTO_TCP)
+			return;
+		s.src.a[10] = s.src.a[11] = 0xff;
+		memcpy(s.src.a + 12, inner + 12, 4);
+		s.dst.a[10] = s.dst.a[11] = 0xff;
+		memcpy(s.dst.a + 12, inner + 16, 4);
+		s.sport = (uint16_t)(inner[ihl] << 8 | inner[ihl + 1]);
+		s.dport = (uint16_t)(inner[ihl + 2] << 8 | inner[ihl + 3]);
+	} else {
+		if (len < 48 || inner[6] != MPC_IPPROTO_TCP)
+			return;
+		memcpy(s.src.a, inner + 8, 16);
+		memcpy(s.dst.a, inner + 24, 16);
+		s.sport = (uint16_t)(inner[40] << 8 | inner[41]);
+		s.dport = (uint16_t)(inner[42] << 8 | inner[43]);
+	}
+	for (i = 0; i < cv->max_conns; i++) {
+		struct conv_conn *c = &cv->conns[i];
+
+		if (!c->used || c->state != MPC_CS_LEG_SYN_SENT ||
+		    c->eport != s.sport || c->srvport != s.dport ||
+		    memcmp(c->ext.a, s.src.a, 16) ||
+		    memcmp(c->srv.a, s.dst.a, 16))
+			continue;
+		cv->st.icmp_unreach++;
+		conn_error(cv, c, MPC_CONV_E_DEST_UNREACHABLE, NULL, 0, code);
+		return;
+	}
+}
+
+/* ---- timers ------------------------------------------------------------ */
+
+static void tick_conn(struct conv *cv, struct conv_conn *c, uint64_t now)
+{
+	uint32_t id = conn_id(cv, c);
+	uint64_t idle = cv->cfg->idle_timeout
+				? (uint64_t)cv->cfg->idle_timeout * NSEC
+				: IDLE_DEFAULT;
+	struct mpc_conn m;
+
+	switch (c->state) {
+	case MPC_CS_LEG_SYN_SENT:
+		if (now < c->deadline)
+			return;
+		if (++c->tries >= LEG_SYN_TRIES) {
+			cv->st.leg_timeout++;
+			conn_error(cv, c, MPC_CONV_E_NETWORK_FAILURE, NULL, 0,
+				   0);
+			return;
+		}
+		cv->st.leg_syn_retx++;
+		c->rto *= 2;
+		c->deadline = now + c->rto;
+		send_leg_syn(cv, c);
+		return;
+	case MPC_CS_SYNACK_SENT:
+		if (now < c->deadline)
+			return;
+		if (++c->tries >= SYNACK_TRIES) {
+			rst_server(cv, c, c->leg_iss + 1);
+			conn_free(cv, c);
+			return;
+		}
+		cv->st.synack_retx++;
+		c->rto *= 2;
+		c->deadline = now + c->rto;
+		send_synack(cv, c);
+		return;
+	case MPC_CS_ERROR:
+		if (now < c->deadline)
+			return;
+		if (++c->tries >= ERR_TRIES) {
+			conn_free(cv, c);
+			return;
+		}
+		c->rto *= 2;
+		c->deadline = now + c->rto;
+		err_send(cv, c);
+		return;
+	case MPC_CS_DEAD:
+		if (now >= c->deadline)
+			conn_free(cv, c);
+		return;
+	default:
+		break;
+	}
+
+	/* ESTABLISHED / CLOSING: the data path's observations */
+	if (bpf_map_lookup_elem(cv->conns_fd, &id, &m))
+		return;
+	if (!(m.flags & MPC_CF_REPLY_ACKED) && now >= c->deadline &&
+	    c->tries < REPLY_TRIES) {
+		cv->st.reply_retx++;
+		c->tries++;
+		c->rto *= 2;
+		c->deadline = now + c->rto;
+		send_reply(cv, c);
+	}
+	if (c->user_len && !c->user_acked) {
+		if (!mpc_before(m.max_leg_ack, c->leg_iss + 1 + c->user_len))
+			c->user_acked = true;
+		else if (now >= c->deadline)
+			send_leg_ack(cv, c, true);
+	}
+	/* our DATA_FIN DATA_ACKed and the client closed its subflow: close
+	 * ours (RFC 8684 3.3.3) */
+	if (c->mptcp && (m.flags & MPC_CF_DOWN_FIN) && c->sf_fin_rcvd &&
+	    !c->sf_fin_sent && !mpc_before(m.max_data_ack, m.down_snd_nxt)) {
+		send_sf_fin(cv, c, &m);
+		go_dead(cv, c);
+		return;
+	}
+	if (c->state == MPC_CS_CLOSING && now - c->since > CLOSING_MAX) {
+		rst_server(cv, c, m.leg_snd_nxt);
+		rst_client(cv, c, sf_snd_nxt(&m), true);
+		go_dead(cv, c);
+		return;
+	}
+	if (now > m.last_up_ns + idle && now > m.last_down_ns + idle) {
+		cv->st.idle_closed++;
+		log_info("conn %u: idle for %llus: reset", id,
+			 (unsigned long long)(idle / NSEC));
+		rst_server(cv, c, m.leg_snd_nxt);
+		rst_client(cv, c, sf_snd_nxt(&m), true);
+		go_dead(cv, c);
+	}
+}
+
+void conv_tick(struct conv *cv, uint64_t now_unused)
+{
+	uint64_t now = now_ns();
+	uint32_t i;
+
+	(void)now_unused;
+	for (i = 0; i < cv->max_conns; i++)
+		if (cv->conns[i].used)
+			tick_conn(cv, &cv->conns[i], now);
+}
+
+bool conv_used(const struct conv *cv, uint32_t id)
+{
+	return id < cv->max_conns && cv->conns[id].used;
+}
+
+/* ---- lifecycle ------------------------------------------------------- */
+
+int conv_init(struct conv *cv, const struct mpc_config *cfg, int conns_fd,
+	      int flows_fd, int config_fd, uint32_t max_conns)
+{
+	struct mpc_dp_config dc;
+	uint32_t zero = 0;
+
+	memset(cv, 0, sizeof(*cv));
+	cv->cfg = cfg;
+	cv->conns_fd = conns_fd;
+	cv->flows_fd = flows_fd;
+	cv->config_fd = config_fd;
+	cv->max_conns = max_conns;
+	cv->mtu = cfg->mtu ? cfg->mtu : 1500;
+	cv->port_lo = cfg->port_lo ? cfg->port_lo : 61000;
+	cv->port_hi = cfg->port_hi ? cfg->port_hi : 65535;
+	cv->conns = calloc(max_conns, sizeof(*cv->conns));
+	cv->ports = calloc(cfg->n_ext ? (size_t)cfg->n_ext : 1, 8192);
+	if (!cv->conns || !cv->ports)
+		return -ENOMEM;
+	if (mpc_tx_open(&cv->tx))
+		return -errno;
+
+	memset(&dc, 0, sizeof(dc));
+	if (cfg->listen.set && cfg->mode == MPC_MODE_EXPLICIT) {
+		mpc_ip_to_words(&cfg->listen.ip, dc.listen_addr);
+		dc.listen_port = cfg->listen.port;
+		dc.listen_family = mpc_ip_is_v4(&cfg->listen.ip) ? 4 : 6;
+	}
+	dc.enabled = 1;
+	if (bpf_map_update_elem(config_fd, &zero, &dc, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/*
+ * A restarted agent finds the connections of its predecessor in the
+ * pinned maps. Established ones keep being translated by the data path
+ * regardless; the agent rebuilds what it needs for their teardown from
+ * the durable fields (addresses, keys, offsets) and the flow table.
+ */
+int conv_adopt(struct conv *cv)
+{
+	struct mpc_flow_key k, next, *prev = NULL;
+	uint32_t n = 0;
+	struct mpc_flow f;
+
+	while (bpf_map_get_next_key(cv->flows_fd, prev, &next) == 0) {
+		struct conv_conn *c;
+		struct mpc_conn m;
+
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(cv->flows_fd, &k, &f) ||
+		    f.conn_id >= cv->max_conns ||
+		    bpf_map_lookup_elem(cv->conns_fd, &f.conn_id, &m) ||
+		    m.state == MPC_CS_FREE)
+			continue;
+		c = &cv->conns[f.conn_id];
+		if (!c->used) {
+			memset(c, 0, sizeof(*c));
+			c->used = true;
+			cv->n_used++;
+			c->gen = m.conn_gen;
+			c->ext_idx = -1;
+			n++;
+		}
+		/* handshakes in flight cannot be resumed: the peers retry */
+		c->state = m.state < MPC_CS_ESTABLISHED ? MPC_CS_DEAD : m.state;
+		c->family = m.leg_family;
+		c->mptcp = !(m.flags & MPC_CF_PLAIN);
+		c->key_l = m.key_local;
+		c->key_r = m.key_remote;
+		c->token_l = m.token_local;
+		c->leg_iss = m.leg_iss;
+		c->leg_irs = m.leg_irs;
+		c->sf_iss = m.sf[0].iss;
+		c->since = now_ns();
+		c->deadline = c->since + DEAD_LINGER;
+		c->tries = REPLY_TRIES; /* the reply was sent long ago */
+		if (f.kind == MPC_FLOW_SUBFLOW) {
+			mpc_ip_from_words(&c->cli, k.saddr, k.family);
+			mpc_ip_from_words(&c->svc, k.daddr, k.family);
+			c->cport = k.sport;
+			c->sport = k.dport;
+		} else {
+			int i;
+
+			mpc_ip_from_words(&c->srv, k.saddr, k.family);
+			mpc_ip_from_words(&c->ext, k.daddr, k.family);
+			c->srvport = k.sport;
+			c->eport = k.dport;
+			for (i = 0; i < cv->cfg->n_ext; i++)
+				if (!memcmp(cv->cfg->ext[i].a, c->ext.a, 16))
+					c->ext_idx = i;
+			if (c->ext_idx >= 0)
+				port_map(cv, c->ext_idx)[c->eport / 8] |=
+					(uint8_t)(1u << (c->eport % 8));
+		}
+		if (c->state == MPC_CS_DEAD)
+			conn_set_state(cv, c, MPC_CS_DEAD);
+	}
+	if (n)
+		log_info("adopted %u connection(s) from the pinned maps", n);
+	return (int)n;
+}
+
+void conv_fini(struct conv *cv)
+{
+	uint32_t i;
+
+	if (cv->conns)
+		for (i = 0; i < cv->max_conns; i++)
+			free(cv->conns[i].user);
+	free(cv->conns);
+	free(cv->ports);
+	mpc_tx_close(&cv->tx);
+}

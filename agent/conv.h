@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * conv.h - the converter's control plane: RFC 8803 setup in explicit mode,
+ * MPTCP handshakes, error answers, teardown and timers. It owns the
+ * connection table (ids, ports, tokens) and publishes state to the data
+ * path's maps; the data path translates established connections.
+ */
+#ifndef MPCONV_AGENT_CONV_H
+#define MPCONV_AGENT_CONV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "mpconv/abi.h"
+#include "mpconv/conn.h"
+#include "rawtx.h"
+
+struct conv_conn;
+
+struct conv_stats {
+	uint64_t syn_in, syn_dup, syn_ignored, accepted, established;
+	uint64_t errors_sent[128]; /* by RFC 8803 error code */
+	uint64_t leg_rst, leg_timeout, icmp_unreach, fastclose_sent;
+	uint64_t client_rst, closed, idle_closed, freed, neigh_sent;
+	uint64_t reply_retx, synack_retx, leg_syn_retx;
+};
+
+struct conv {
+	const struct mpc_config *cfg;
+	struct mpc_tx tx;
+	int conns_fd;  /* mpc_conns */
+	int flows_fd;  /* mpc_flows */
+	int config_fd; /* mpc_config */
+	uint32_t max_conns;
+	struct conv_conn *conns; /* indexed by conn id */
+	uint32_t n_used;
+	uint32_t next_id;
+	uint8_t *ports; /* per external address: bitmap of leg ports in use */
+	uint32_t port_lo, port_hi, port_next;
+	uint16_t mtu; /* smallest MTU of the attached interfaces */
+	struct conv_stats st;
+};
+
+int conv_init(struct conv *cv, const struct mpc_config *cfg, int conns_fd,
+	      int flows_fd, int config_fd, uint32_t max_conns);
+/* re-adopt connections a previous agent left in the pinned maps */
+int conv_adopt(struct conv *cv);
+void conv_fini(struct conv *cv);
+
+/* one record from the slow-path ring */
+void conv_slow(struct conv *cv, const struct mpc_slow_hdr *h,
+	       const uint8_t *frame, uint32_t len);
+/* an ICMP error the agent's ICMP sockets received (inner = quoted IP) */
+void conv_icmp(struct conv *cv, int family, uint8_t type, uint8_t code,
+	       const uint8_t *inner, uint32_t len);
+/* timers: call often (every ~20 ms) */
+void conv_tick(struct conv *cv, uint64_t now_ns);
+
+/* connection table for mpconvctl: iterate used ids */
+bool conv_used(const struct conv *cv, uint32_t id);
+
+#endif /* MPCONV_AGENT_CONV_H */

@@ -1,0 +1,338 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+#
+# bench/configs.sh - the configurations bench/run.sh compares. Each one is
+# a function `bench_<name> ACTION` (sourced after tests/e2e/lib.sh, called
+# with the topology up):
+#
+#   bench_<name> label   print the row label ("(b) mptcpize socat")
+#   bench_<name> start   start the converter; on success set the CFG_*
+#                        variables below and return 0; otherwise set
+#                        CFG_NA to the reason and return 1 (the run goes on
+#                        and the rows say "not available yet: CFG_NA")
+#   bench_<name> stop    stop what start started (by PID), undo changes
+#
+# What start sets:
+#   CFG_CONNECT      address the client connects to (proxy or server)
+#   CFG_LISTEN       address the xfer server listens on (in NS_SERVER)
+#   CFG_PORT         port of both (a proxy listens on CFG_CONNECT:CFG_PORT)
+#   CFG_CLIENT_ARGS  extra `xfer client` arguments (--mptcp ...)
+#   CFG_MPTCP        1: the client speaks MPTCP (a "both links" row applies)
+#   CFG_PIDS         converter processes whose CPU and memory are its own
+#                    share (process trees: forked children count)
+#   CFG_BPF_IDS      BPF programs whose run time is the converter's share
+#   CFG_MEM_NA       non-empty: the idle-connection memory test does not
+#                    apply (the reason)
+#   CFG_CMD          the command line that runs, for the report
+#   CFG_TOOL         traffic tool of the bulk test: xfer (default) or
+#                    iperf3 (no byte check, for the tool-ceiling row)
+#   CFG_TESTS        tests that apply (default "bulk conn mem")
+#
+# Adding a configuration: write bench_<name>, add <name> to BENCH_CONFIGS
+# (bench/run.sh) and a line to the table in bench/report.sh.
+# shellcheck disable=SC2034 # the CFG_* variables are read by bench/run.sh
+
+BENCH_CONVERT_PORT=5124
+BENCH_PIN_ROOT=/sys/fs/bpf/mpc-bench-$$
+
+_cfg_reset() {
+	CFG_CONNECT='' CFG_LISTEN='' CFG_PORT='' CFG_CLIENT_ARGS=() CFG_MPTCP=0
+	CFG_PIDS=() CFG_BPF_IDS=() CFG_MEM_NA='' CFG_NA='' CFG_CMD=''
+	CFG_TOOL=xfer CFG_TESTS="bulk conn mem"
+}
+
+# wait_listen NS PORT PID [SECS]: until something listens on PORT in NS
+# (1 if PID died first or after SECS, default 10)
+wait_listen() {
+	local ns=$1 port=$2 pid=$3 secs=${4:-10} i
+	for ((i = 0; i < secs * 20; i++)); do
+		kill -0 "$pid" 2>/dev/null || return 1
+		ip netns exec "$ns" ss -Htln "sport = :$port" | grep . >/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# _is_mptcp_listener NS PORT: the listener on PORT is an MPTCP socket
+_is_mptcp_listener() {
+	ip netns exec "$1" ss -HMln "sport = :$2" | grep . >/dev/null
+}
+
+# _stop_tree PID: TERM the process and its children (by PID), reap it
+_stop_tree() {
+	local pid=$1 kids
+	[ -n "$pid" ] || return 0
+	kids=$(_proc_tree "$pid" | tail -n +2 | tr '\n' ' ')
+	bg_stop "$pid"
+	# shellcheck disable=SC2086 # a list of PIDs
+	[ -z "$kids" ] || kill -TERM $kids 2>/dev/null || true
+	return 0
+}
+
+_log_tail() {
+	tail -n 3 "$1" 2>/dev/null | tr '\n' ' ' | sed 's/ *$//'
+}
+
+# ---- (a) plain IP forwarding ---------------------------------------------------
+
+bench_plain() {
+	case $1 in
+	label) echo "(a) plain forwarding" ;;
+	start)
+		_cfg_reset
+		# needs topo_create with TOPO_SERVER_DEFAULT_ROUTE=1 (run.sh)
+		if ! ip -n "$NS_SERVER" route show default | grep . >/dev/null; then
+			CFG_NA="the server has no default route (TOPO_SERVER_DEFAULT_ROUTE=0)"
+			return 1
+		fi
+		CFG_CONNECT=$IP4_S1 CFG_LISTEN=$IP4_S1 CFG_PORT=5201
+		CFG_MEM_NA=''
+		CFG_CMD="ip_forward=1 in the converter namespace, client TCP -> server TCP, routed"
+		;;
+	stop) ;;
+	esac
+}
+
+# ---- (a') the same with iperf3: what the traffic tool costs ----------------------
+
+bench_plain_iperf3() {
+	case $1 in
+	label) echo "(a') plain forwarding, iperf3" ;;
+	start)
+		bench_plain start || return 1
+		if ! command -v iperf3 >/dev/null 2>&1; then
+			CFG_NA="iperf3 not installed"
+			return 1
+		fi
+		CFG_PORT=5211 CFG_TOOL=iperf3 CFG_TESTS=bulk
+		CFG_CMD="as (a), driven by iperf3 -n SIZE [-R] instead of xfer: no stream generation or byte check (bulk only, reference for the tool's cost)"
+		;;
+	stop) ;;
+	esac
+}
+
+# ---- (b) mptcpize run socat ---------------------------------------------------------
+
+_SOCAT_PID=
+
+bench_socat() {
+	case $1 in
+	label) echo "(b) mptcpize socat" ;;
+	start)
+		_cfg_reset
+		CFG_PORT=5202
+		# backlog=1024: socat's default listen backlog is 5, which
+		# overflows (SYN retransmits after 1 s) with K parallel connects
+		local cmd=(mptcpize run socat -b131072
+			"TCP-LISTEN:$CFG_PORT,fork,reuseaddr,backlog=1024"
+			"TCP:$IP4_S1:$CFG_PORT")
+		bg_start "$NS_CONV" "${cmd[@]}" >"$TOPO_TMP/socat.log" 2>&1
+		_SOCAT_PID=$BG_PID
+		if ! wait_listen "$NS_CONV" "$CFG_PORT" "$_SOCAT_PID"; then
+			CFG_NA="socat did not start: $(_log_tail "$TOPO_TMP/socat.log")"
+			_stop_tree "$_SOCAT_PID"
+			return 1
+		fi
+		if [ "$(cat "/proc/$_SOCAT_PID/comm" 2>/dev/null)" != socat ] ||
+			! _is_mptcp_listener "$NS_CONV" "$CFG_PORT"; then
+			CFG_NA="no MPTCP socat listener on port $CFG_PORT (mptcpize did not work?)"
+			_stop_tree "$_SOCAT_PID"
+			return 1
+		fi
+		CFG_CONNECT=$IP4_M1 CFG_LISTEN=$IP4_S1 CFG_MPTCP=1
+		CFG_CLIENT_ARGS=(--mptcp --expect-mptcp)
+		CFG_PIDS=("$_SOCAT_PID")
+		CFG_CMD="${cmd[*]}"
+		;;
+	stop)
+		_stop_tree "$_SOCAT_PID"
+		_SOCAT_PID=
+		;;
+	esac
+}
+
+# ---- (c) mptcpize run haproxy ----------------------------------------------------
+
+_HAPROXY_PID=
+
+bench_haproxy() {
+	case $1 in
+	label) echo "(c) mptcpize haproxy" ;;
+	start)
+		_cfg_reset
+		CFG_PORT=5203
+		local dir=$TOPO_TMP/haproxy
+		mkdir -p "$dir"
+		# minimal TCP-mode proxy; -db keeps it in the foreground (no
+		# daemon, no master-worker), so BG_PID is haproxy itself and
+		# nothing of the packaged service (/etc/haproxy) is used
+		cat >"$dir/haproxy.cfg" <<-EOF
+			global
+			    maxconn 4096
+			defaults
+			    mode tcp
+			    timeout connect 10s
+			    timeout client 300s
+			    timeout server 300s
+			listen bench
+			    bind $IP4_M1:$CFG_PORT
+			    server srv $IP4_S1:$CFG_PORT
+		EOF
+		local cmd=(mptcpize run haproxy -db -f "$dir/haproxy.cfg")
+		bg_start "$NS_CONV" "${cmd[@]}" >"$TOPO_TMP/haproxy.log" 2>&1
+		_HAPROXY_PID=$BG_PID
+		if ! wait_listen "$NS_CONV" "$CFG_PORT" "$_HAPROXY_PID"; then
+			CFG_NA="haproxy did not start: $(_log_tail "$TOPO_TMP/haproxy.log")"
+			_stop_tree "$_HAPROXY_PID"
+			return 1
+		fi
+		if [ "$(cat "/proc/$_HAPROXY_PID/comm" 2>/dev/null)" != haproxy ] ||
+			! tr '\0' ' ' <"/proc/$_HAPROXY_PID/cmdline" | grep "$dir/haproxy.cfg" >/dev/null ||
+			! _is_mptcp_listener "$NS_CONV" "$CFG_PORT"; then
+			CFG_NA="no MPTCP haproxy listener of ours on port $CFG_PORT"
+			_stop_tree "$_HAPROXY_PID"
+			return 1
+		fi
+		CFG_CONNECT=$IP4_M1 CFG_LISTEN=$IP4_S1 CFG_MPTCP=1
+		CFG_CLIENT_ARGS=(--mptcp --expect-mptcp)
+		CFG_PIDS=("$_HAPROXY_PID")
+		CFG_CMD="${cmd[*]} (mode tcp, maxconn 4096, defaults otherwise)"
+		;;
+	stop)
+		_stop_tree "$_HAPROXY_PID"
+		_HAPROXY_PID=
+		;;
+	esac
+}
+
+# ---- (d), (e) mpconv --------------------------------------------------------------
+
+bench_mpconv_tc() {
+	case $1 in
+	label) echo "(d) mpconv TC" ;;
+	*) _bench_mpconv "$1" tc ;;
+	esac
+}
+
+bench_mpconv_xdp() {
+	case $1 in
+	label) echo "(e) mpconv XDP" ;;
+	*) _bench_mpconv "$1" xdp ;;
+	esac
+}
+
+_MPCONV_PID=
+_MPCONV_ROUTE_DEL=0
+_MPCONV_OFFLOADS=()
+_MPCONV_PIN_HOOK=0
+
+# _offload_save NS DEV: "NS DEV tx on|off gro on|off" for the restore
+_offload_save() {
+	local tx gro
+	tx=$(ip netns exec "$1" ethtool -k "$2" | awk '$1 == "tx-checksumming:" { print $2 }')
+	gro=$(ip netns exec "$1" ethtool -k "$2" | awk '$1 == "generic-receive-offload:" { print $2 }')
+	_MPCONV_OFFLOADS+=("$1 $2 tx ${tx:-on} gro ${gro:-off}")
+}
+
+_bench_mpconv() {
+	local action=$1 dp=$2 why=() log=$TOPO_TMP/mpconvd-$2.log i
+	case $action in
+	start)
+		_cfg_reset
+		CFG_PORT=$([ "$dp" = tc ] && echo 5204 || echo 5205)
+		local cmd=("$MPC_ROOT/build/mpconvd" --role network --mode explicit
+			--listen "$IP4_M1:$BENCH_CONVERT_PORT"
+			--interfaces "$IF_M1,$IF_M2,$IF_M3" --external-address "$IP4_EXT"
+			--allow 192.0.2.0/24 --datapath "$dp" --pin-root "$BENCH_PIN_ROOT")
+		CFG_CMD="${cmd[*]#"$MPC_ROOT/"}"
+		# an option parse error sends nothing: unknown option or
+		# "requires an argument" tells whether --convert exists
+		local probe
+		probe=$("$XFER" client --convert 2>&1 || true)
+		if printf '%s\n' "$probe" | grep "unrecognized option '--convert'" >/dev/null; then
+			why+=("xfer has no --convert yet (RFC 8803 client side)")
+		fi
+		if [ ! -x "$MPC_ROOT/build/mpconvd" ]; then
+			why+=("build/mpconvd not built")
+			CFG_NA=$(printf '%s; ' "${why[@]}")
+			CFG_NA=${CFG_NA%; }
+			return 1
+		fi
+		if [ "$dp" = xdp ]; then
+			# native XDP on veth needs tx off / gro on (lib.sh): saved
+			# and restored at stop, so later rows see the same topology
+			_MPCONV_OFFLOADS=()
+			for i in "$IF_C1" "$IF_C2"; do _offload_save "$NS_CLIENT" "$i"; done
+			for i in "$IF_M1" "$IF_M2" "$IF_M3"; do _offload_save "$NS_CONV" "$i"; done
+			_offload_save "$NS_SERVER" "$IF_S1"
+			topo_offload_xdp || why+=("topo_offload_xdp failed")
+		fi
+		# translated or nothing: the server must not reach the client
+		# directly while mpconv is measured (plain routing would carry
+		# an untranslated connection and give a fake number)
+		if ip -n "$NS_SERVER" route show default | grep . >/dev/null; then
+			ip -n "$NS_SERVER" route del default 2>/dev/null || true
+			ip -n "$NS_SERVER" -6 route del default 2>/dev/null || true
+			_MPCONV_ROUTE_DEL=1
+		fi
+		if [ "$_MPCONV_PIN_HOOK" = 0 ]; then
+			topo_on_destroy "rm -rf '$BENCH_PIN_ROOT'"
+			_MPCONV_PIN_HOOK=1
+		fi
+		# nsenter --net keeps the mount namespace (bpffs pins visible)
+		bg_start_bpf "$NS_CONV" "${cmd[@]}" >"$log" 2>&1
+		_MPCONV_PID=$BG_PID
+		if ! wait_listen "$NS_CONV" "$BENCH_CONVERT_PORT" "$_MPCONV_PID" 5; then
+			if kill -0 "$_MPCONV_PID" 2>/dev/null; then
+				why+=("mpconvd runs but does not listen on $IP4_M1:$BENCH_CONVERT_PORT (Convert service not there yet)")
+			else
+				why+=("mpconvd exited: $(_log_tail "$log")")
+			fi
+		fi
+		if kill -0 "$_MPCONV_PID" 2>/dev/null; then
+			if [ "$dp" = tc ]; then
+				tc -n "$NS_CONV" filter show dev "$IF_M1" ingress | grep bpf >/dev/null ||
+					why+=("no TC program on $IF_M1 ingress")
+			else
+				ip -n "$NS_CONV" link show "$IF_M1" | grep 'xdp' >/dev/null ||
+					why+=("no XDP program on $IF_M1")
+			fi
+		fi
+		if [ ${#why[@]} -gt 0 ]; then
+			CFG_NA=$(printf '%s; ' "${why[@]}")
+			CFG_NA=${CFG_NA%; }
+			_bench_mpconv stop "$dp"
+			return 1
+		fi
+		CFG_CONNECT=$IP4_S1 CFG_LISTEN=$IP4_S1 CFG_MPTCP=1
+		CFG_CLIENT_ARGS=(--mptcp --expect-mptcp --convert "$IP4_M1:$BENCH_CONVERT_PORT")
+		CFG_PIDS=("$_MPCONV_PID")
+		mapfile -t CFG_BPF_IDS < <(bpf_prog_ids "$NS_CONV")
+		CFG_MEM_NA="no per-connection sockets or processes: the map value size per connection is reported separately"
+		# one verified (SHA-256) transfer before any number is taken
+		if ! xfer_check "$NS_CLIENT" "$NS_SERVER" --listen "$CFG_LISTEN" \
+			--connect "$CFG_CONNECT" --port "$CFG_PORT" --size 16M \
+			--timeout 30 --name "mpconv-$dp-smoke" -- "${CFG_CLIENT_ARGS[@]}" >>"$BENCH_LOG"; then
+			CFG_NA="a verified 16 MiB transfer through mpconv ($dp) failed (see the log)"
+			_bench_mpconv stop "$dp"
+			return 1
+		fi
+		;;
+	stop)
+		if [ -n "$_MPCONV_PID" ]; then
+			bg_stop "$_MPCONV_PID"
+			_MPCONV_PID=
+		fi
+		rm -rf "$BENCH_PIN_ROOT"
+		if [ "$_MPCONV_ROUTE_DEL" = 1 ]; then
+			_topo_routes_server
+			_MPCONV_ROUTE_DEL=0
+		fi
+		for i in "${_MPCONV_OFFLOADS[@]}"; do
+			# shellcheck disable=SC2086 # "NS DEV tx X gro Y"
+			topo_ethtool $i || true
+		done
+		_MPCONV_OFFLOADS=()
+		;;
+	esac
+}

@@ -1,0 +1,527 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+#
+# bench/report.sh [RESULTS_BASE] - regenerate docs/benchmarks.md and
+# docs/img/bench-*.png from one run of bench/run.sh. RESULTS_BASE is the
+# path without extension (bench/results/20261126T205857Z); default: the
+# latest run in bench/results. Reads RESULTS_BASE.csv and .meta (the .json
+# holds the same data for machines). No root needed.
+#
+# env: BENCH_DOCS (default docs/ of the repository), BENCH_PLOTS=0 to skip
+# gnuplot.
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+MPC_ROOT=$(cd "$BENCH_DIR/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$BENCH_DIR/lib.sh"
+
+DOCS=${BENCH_DOCS:-$MPC_ROOT/docs}
+BENCH_PLOTS=${BENCH_PLOTS:-1}
+
+base=${1:-}
+if [ -z "$base" ]; then
+	base=$(find "$BENCH_DIR/results" -maxdepth 1 -name '*.csv' 2>/dev/null | sort | tail -n 1)
+	base=${base%.csv}
+	[ -n "$base" ] || { echo "report: no results in $BENCH_DIR/results (run bench/run.sh)" >&2; exit 1; }
+fi
+base=${base%.json}
+base=${base%.csv}
+CSV=$base.csv
+META=$base.meta
+if [ ! -f "$CSV" ] || [ ! -f "$META" ]; then
+	echo "report: $CSV or $META missing" >&2
+	exit 1
+fi
+
+TMPD=$(mktemp -d)
+trap 'rm -rf "$TMPD"' EXIT
+SUM=$TMPD/summary.csv
+bench_summarize "$CSV" >"$SUM"
+
+# ---- lookups ---------------------------------------------------------------------
+
+m() {
+	awk -v k="$1" 'index($0, k "=") == 1 { print substr($0, length(k) + 2); exit }' "$META"
+}
+
+CONFIGS=$(m configs)
+label() {
+	local l
+	l=$(m "label.$1")
+	printf '%s\n' "${l:-$1}"
+}
+
+# val CFG TEST METRIC: the median, or nothing
+val() {
+	awk -F, -v c="$1" -v t="$2" -v x="$3" '$1 == c && $2 == t && $3 == x { print $5; exit }' "$SUM"
+}
+
+# fmt NUMBER: three significant digits, no exponent
+fmt() {
+	awk -v x="$1" 'BEGIN {
+		a = (x < 0) ? -x : x
+		if (a >= 1000) printf "%.0f", x
+		else if (a >= 100) printf "%.0f", x
+		else if (a >= 10) printf "%.1f", x
+		else if (a >= 1) printf "%.2f", x
+		else if (a >= 0.1) printf "%.3f", x
+		else if (a == 0) printf "0"
+		else printf "%.2g", x }'
+}
+
+# na_all CFG: the reason if the whole configuration was not available
+na_all() {
+	awk -F, -v c="$1" '$1 == c && $2 == "all" && $8 == "na" { print substr($9, index($9, ";") + 1); exit }' "$SUM"
+}
+
+# cell CFG TEST METRIC: "median (min-max)", "**failed**", "n/a" ...
+cell() {
+	local v
+	v=$(awk -F, -v c="$1" -v t="$2" -v x="$3" '
+		$1 == c && $2 == t && $3 == x { ok = 1; n = $4; med = $5; lo = $6; hi = $7 }
+		$1 == c && ($2 == t || $2 == "all") && $3 == "*" { st = $8; split($9, a, ";"); nb = a[1] }
+		END {
+			if (ok) { printf "ok %s %s %s %s %s", n, med, lo, hi, (st == "failed" ? nb : 0) }
+			else if (st == "failed") printf "failed"
+			else if (st == "na") printf "na"
+			else printf "none"
+		}' "$SUM")
+	case $v in
+	ok\ *)
+		local n med lo hi nb s
+		read -r _ n med lo hi nb <<<"$v"
+		s=$(fmt "$med")
+		[ "$n" -le 1 ] || s="$s ($(fmt "$lo")–$(fmt "$hi"))"
+		[ "$nb" = 0 ] || s="$s, $nb run(s) failed"
+		printf '%s' "$s"
+		;;
+	failed) printf '**failed**' ;;
+	na)
+		if [ -n "$(na_all "$1")" ]; then printf 'not available yet'; else printf 'n/a'; fi
+		;;
+	*) printf '–' ;;
+	esac
+}
+
+# ratio A B TEST METRIC: median(A) / median(B)
+ratio() {
+	local a b
+	a=$(val "$1" "$3" "$4")
+	b=$(val "$2" "$3" "$4")
+	if [ -z "$a" ] || [ -z "$b" ] || [ "$(calc "$b == 0" "%d")" = 1 ]; then
+		printf '–'
+		return
+	fi
+	printf '%s×' "$(calc "$a / $b" "%.2f")"
+}
+
+has_cfg() {
+	case " $CONFIGS " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+
+# table CFG-ROWS: header then one row per configuration
+# row_cells TEST:METRIC...
+row() {
+	local cfg=$1 tm
+	shift
+	printf '| %s |' "$(label "$cfg")"
+	if [ -n "$(na_all "$cfg")" ]; then
+		printf ' not available yet |'
+		for ((tm = 1; tm < $#; tm++)); do printf ' |'; done
+		printf '\n'
+		return 0
+	fi
+	for tm in "$@"; do
+		if [[ $tm == *+* ]]; then
+			local t2=${tm#*+}
+			tm=${tm%%+*}
+			printf ' %s / %s |' "$(cell "$cfg" "${tm%%:*}" "${tm#*:}")" "$(cell "$cfg" "${t2%%:*}" "${t2#*:}")"
+		else
+			printf ' %s |' "$(cell "$cfg" "${tm%%:*}" "${tm#*:}")"
+		fi
+	done
+	printf '\n'
+}
+
+table() {
+	local head=$1 cfg
+	shift
+	printf '%s\n' "$head"
+	printf '%s\n' "$(printf '%s' "$head" | sed 's/[^|]*|/---|/g; s/^---|/|/')"
+	for cfg in $CONFIGS; do
+		row "$cfg" "$@"
+	done
+	printf '\n'
+}
+
+# ---- plots ---------------------------------------------------------------------------
+
+IMG=$DOCS/img
+PLOT_NOTE=
+plot_data() {
+	# plot_data FILE TEST:METRIC...: "label median min max ..." per config
+	# with a number for the first pair (configurations without are left out)
+	local f=$1 cfg tm v line any
+	shift
+	: >"$f"
+	for cfg in $CONFIGS; do
+		line="\"$(label "$cfg" | sed 's/^(\(.\)) /(\1)\\n/')\""
+		any=0
+		for tm in "$@"; do
+			v=$(awk -F, -v c="$cfg" -v t="${tm%%:*}" -v x="${tm#*:}" \
+				'$1 == c && $2 == t && $3 == x { print $5, $6, $7; f = 1 } END { if (!f) print "? ? ?" }' "$SUM")
+			[ "$v" = "? ? ?" ] || any=1
+			line="$line $v"
+		done
+		[ "$any" = 1 ] && printf '%s\n' "$line" >>"$f"
+	done
+	return 0
+}
+
+gp_bars() {
+	# gp_bars OUT TITLE YLABEL DATA TITLE1 [TITLE2...]
+	local out=$1 title=$2 ylabel=$3 data=$4 i=0 t plots=''
+	shift 4
+	for t in "$@"; do
+		plots="$plots${plots:+, }'$data' using $((2 + 3 * i)):$((3 + 3 * i)):$((4 + 3 * i)):xtic(1) title '$t'"
+		i=$((i + 1))
+	done
+	gnuplot <<-EOF
+		set terminal pngcairo size 960,480 font 'sans,10'
+		set output '$out'
+		set title '$title'
+		set ylabel '$ylabel'
+		set yrange [0:*]
+		set grid ytics
+		set key outside right top
+		set datafile missing '?'
+		set bmargin 4
+		set style data histogram
+		set style histogram errorbars gap 2 lw 1
+		set style fill solid 0.8 border -1
+		set boxwidth 0.9
+		plot $plots
+	EOF
+}
+
+make_plots() {
+	[ "$BENCH_PLOTS" = 1 ] || { PLOT_NOTE="(plots skipped: BENCH_PLOTS=0)"; return 0; }
+	command -v gnuplot >/dev/null 2>&1 || { PLOT_NOTE="(no plots: gnuplot not installed)"; return 0; }
+	mkdir -p "$IMG"
+	plot_data "$TMPD/tp.dat" bulk_l1_up:gbps bulk_l1_down:gbps bulk_l12_up:gbps bulk_l12_down:gbps
+	gp_bars "$IMG/bench-throughput.png" "Bulk throughput, one connection (median, min-max)" "Gbit/s" \
+		"$TMPD/tp.dat" "link 1, upload" "link 1, download" "both links, upload" "both links, download"
+	plot_data "$TMPD/cpu.dat" bulk_l1_up:cpu_s_gb bulk_l1_down:cpu_s_gb bulk_l1_up:conv_cpu_s_gb bulk_l1_down:conv_cpu_s_gb
+	gp_bars "$IMG/bench-cpu.png" "CPU per GB moved, link 1 (median, min-max)" "CPU-seconds per GB" \
+		"$TMPD/cpu.dat" "whole machine, upload" "whole machine, download" "converter processes, upload" "converter processes, download"
+	plot_data "$TMPD/conn.dat" conn:conns_s
+	gp_bars "$IMG/bench-conn.png" "Short connections (1 KiB each way) per second (median, min-max)" "connections/s" \
+		"$TMPD/conn.dat" "connections/s"
+}
+
+# ---- document ------------------------------------------------------------------------
+
+make_plots
+rel=${base#"$MPC_ROOT"/}
+size=$(m knobs | grep -o 'BENCH_SIZE=[^ ]*' | cut -d= -f2)
+conns=$(m knobs | grep -o 'BENCH_CONNS=[^ ]*' | cut -d= -f2)
+par=$(m knobs | grep -o 'BENCH_CONN_PARALLEL=[^ ]*' | cut -d= -f2)
+csize=$(m knobs | grep -o 'BENCH_CONN_SIZE=[^ ]*' | cut -d= -f2)
+idle=$(m knobs | grep -o 'BENCH_IDLE_CONNS=[^ ]*' | cut -d= -f2)
+reps=$(m knobs | grep -o 'BENCH_REPEAT=[^ ]*' | cut -d= -f2)
+short=$(m knobs | grep -o 'BENCH_SHORT_LINKS=[^ ]*' | cut -d= -f2)
+[ "$short" = 12 ] && short_txt="both links" || short_txt="link 1 only"
+
+{
+	cat <<-EOF
+		# Benchmarks
+
+		<!-- generated by bench/report.sh from $rel.{csv,meta} (also $rel.json); do not edit -->
+
+		Side by side in one run of \`bench/run.sh\` (\`make bench\`), on one topology
+		(\`tests/e2e/lib.sh\`: client namespace with links c1/c2 to the converter
+		namespace m1/m2, converter m3 to the server namespace s1; veth pairs, no
+		shaping). Every value is the **median of $reps runs, (min–max)** in
+		parentheses. "not available yet" rows have no numbers on purpose; a
+		measurement whose transfer failed says **failed** instead of a number.
+		Benchmarks are not tests: there are no thresholds.
+
+		## The run
+
+		| | |
+		|---|---|
+		| date | $(m date) |
+		| kernel | $(m kernel) |
+		| CPU | $(m cpu), $(m ncpu) vCPUs, $(($(m mem_total_kib) / 1024)) MiB |
+		| commit | \`$(m commit)\` (working tree dirty: $(m dirty)) |
+		| knobs | \`$(m knobs)\` |
+		| congestion control | $(m congestion_control) (client, converter and server namespaces) |
+		| veth offloads (m1) | $(m offloads) |
+		| socat / haproxy | $(m socat) / $(m haproxy) |
+		| perf (cycles, instructions) | $(m perf) |
+		| background CPU load | $(m background_pct_start) % before, $(m background_pct_end) % after (of all CPUs, over 2 s)$( [ -z "$(m background_top)$(m background_top_end)" ] || printf '; **disturbed**: %s' "$(m background_top) $(m background_top_end)") |
+		| duration of the run | $(m duration_s) s |
+
+		## Configurations
+
+		| row | what runs |
+		|---|---|
+	EOF
+	for cfg in $CONFIGS; do
+		why=$(na_all "$cfg")
+		if [ -n "$why" ]; then
+			printf '| %s | **not available yet: %s** |\n' "$(label "$cfg")" "$why"
+		else
+			# shellcheck disable=SC2016 # markdown backquotes
+			printf '| %s | `%s` |\n' "$(label "$cfg")" "$(m "cmd.$cfg" | sed "s|$MPC_ROOT/||g; s|/tmp/mpc-e2e-[^ ]*/|TMP/|g")"
+		fi
+	done
+	cat <<-EOF
+
+		Clients and servers are \`build/tools/xfer\` (\`tests/tools/xfer.c\`). The
+		server namespace has \`net.mptcp.enabled=0\` (plain TCP server). MPTCP rows
+		use \`xfer client --mptcp --expect-mptcp\`: a connection that fell back to
+		TCP counts as failed. The kernel proxies run under \`mptcpize\`, which turns
+		*every* TCP socket of the process into MPTCP, so their server-side leg is an
+		MPTCP socket in fallback (the server does not answer MP_CAPABLE).
+
+		## Bulk throughput (one connection, $size each way, Gbit/s)
+
+	EOF
+	table "| configuration | link 1, upload | link 1, download | both links, upload | both links, download | data subflows (both links) |" \
+		bulk_l1_up:gbps bulk_l1_down:gbps bulk_l12_up:gbps bulk_l12_down:gbps bulk_l12_up:subflows
+	printf '![Bulk throughput per configuration](img/bench-throughput.png)\n\n'
+	cat <<-EOF
+		## CPU per GB moved (link 1)
+
+		CPU-seconds per 10^9 payload bytes of the measured direction.
+
+	EOF
+	table "| configuration | whole machine, upload | whole machine, download | of which softirq, up / down | converter processes, upload | converter processes, download |" \
+		bulk_l1_up:cpu_s_gb bulk_l1_down:cpu_s_gb bulk_l1_up:softirq_s_gb+bulk_l1_down:softirq_s_gb bulk_l1_up:conv_cpu_s_gb bulk_l1_down:conv_cpu_s_gb
+	printf '![CPU-seconds per GB per configuration](img/bench-cpu.png)\n\n'
+	printf 'Both links (CPU-s/GB, whole machine / converter processes):\n\n'
+	table "| configuration | upload, machine | download, machine | upload, converter | download, converter |" \
+		bulk_l12_up:cpu_s_gb bulk_l12_down:cpu_s_gb bulk_l12_up:conv_cpu_s_gb bulk_l12_down:conv_cpu_s_gb
+	if ! m perf | grep '^unavailable' >/dev/null; then
+		printf 'perf stat -a, link 1 (Gcycles per GB, instructions per cycle):\n\n'
+		table "| configuration | Gcycles/GB up | Gcycles/GB down | IPC up | IPC down |" \
+			bulk_l1_up:gcycles_gb bulk_l1_down:gcycles_gb bulk_l1_up:ipc bulk_l1_down:ipc
+	else
+		# shellcheck disable=SC2016 # markdown backquotes
+		printf 'Cycles and instructions (`perf stat -a -e cycles,instructions`): %s.\n\n' "$(m perf)"
+	fi
+	cat <<-EOF
+		## Short connections ($conns per run, $csize each way, $par at a time, $short_txt)
+
+	EOF
+	table "| configuration | connections/s | CPU-ms per connection, machine | CPU-ms per connection, converter processes | connect p50 / p99 (ms) | connect to answer p50 | p90 | p99 (ms) | connection time p50 / p99 (ms) |" \
+		conn:conns_s conn:cpu_ms_conn conn:conv_cpu_ms_conn conn:connect_p50_ms+conn:connect_p99_ms conn:ttfb_p50_ms conn:ttfb_p90_ms conn:ttfb_p99_ms conn:life_p50_ms+conn:life_p99_ms
+	printf '![Short connections per second](img/bench-conn.png)\n\n'
+	printf 'The answer alone (after the connect completed), p50 / p90 / p99 in ms:\n\n'
+	table "| configuration | p50 | p90 | p99 |" conn:answer_p50_ms conn:answer_p90_ms conn:answer_p99_ms
+	cat <<-EOF
+		## Memory per connection ($idle idle connections held open, $short_txt)
+
+	EOF
+	table "| configuration | whole machine (KiB) | kernel: slab + stacks + page tables (KiB) | of which slab (KiB) | converter processes, Pss (KiB) | converter sockets per connection | converter socket objects (KiB, estimate) | converter socket buffers (KiB) |" \
+		mem:machine_kib_conn mem:kernel_kib_conn mem:slab_kib_conn mem:conv_proc_kib_conn mem:conv_socks_conn mem:conv_sockobj_kib_conn mem:conv_skbuf_kib_conn
+	if has_cfg plain; then
+		printf 'What the converter adds per connection, estimated as its kernel memory\n'
+		printf 'above (a) plus its processes'"'"' Pss (the whole-machine column also moves with\n'
+		printf 'anything else that allocates during the test):'
+		k0=$(val plain mem kernel_kib_conn)
+		for cfg in $CONFIGS; do
+			[ "$cfg" != plain ] || continue
+			k=$(val "$cfg" mem kernel_kib_conn)
+			p=$(val "$cfg" mem conv_proc_kib_conn)
+			if [ -n "$k" ] && [ -n "$k0" ]; then
+				printf ' %s **%s KiB**;' "$(label "$cfg")" "$(fmt "$(calc "$k - $k0 + ${p:-0}")")"
+			fi
+		done
+		printf ' mpconv: its per-connection BPF map state, reported separately.\n\n'
+	fi
+	cat <<-EOF
+		## Ratios
+
+		Medians divided by the medians of (a) plain forwarding and of (b) socat.
+		Throughput above 1× is better; CPU, time and memory below 1× are better.
+
+	EOF
+	ratio_rows() {
+		local ref=$1 cfg
+		printf '| vs %s | Gbit/s up | Gbit/s down | CPU-s/GB up | CPU-s/GB down | connections/s | CPU-ms/connection | connect to answer p50 | kernel memory/connection |\n' "$(label "$ref")"
+		printf '|---|---|---|---|---|---|---|---|---|\n'
+		for cfg in $CONFIGS; do
+			[ "$cfg" != "$ref" ] || continue
+			if [ -n "$(na_all "$cfg")" ]; then
+				printf '| %s | not available yet | | | | | | | |\n' "$(label "$cfg")"
+				continue
+			fi
+			printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(label "$cfg")" \
+				"$(ratio "$cfg" "$ref" bulk_l1_up gbps)" "$(ratio "$cfg" "$ref" bulk_l1_down gbps)" \
+				"$(ratio "$cfg" "$ref" bulk_l1_up cpu_s_gb)" "$(ratio "$cfg" "$ref" bulk_l1_down cpu_s_gb)" \
+				"$(ratio "$cfg" "$ref" conn conns_s)" "$(ratio "$cfg" "$ref" conn cpu_ms_conn)" \
+				"$(ratio "$cfg" "$ref" conn ttfb_p50_ms)" "$(ratio "$cfg" "$ref" mem kernel_kib_conn)"
+		done
+		printf '\n'
+	}
+	has_cfg plain && ratio_rows plain
+	has_cfg socat && ratio_rows socat
+	cat <<-EOF
+		## BPF per-packet cost (\`build/tests/fixture_runner --bench\`)
+
+		\`BPF_PROG_TEST_RUN\` with repeat on one prepared packet: the program alone
+		(no driver, no skb allocation, no redirect). \`pass_*\` are empty programs,
+		the floor of the harness.
+
+		| program | packet | ns/packet |
+		|---|---|---|
+	EOF
+	awk -F, '$1 == "fixture" && $3 != "*" { print $2 "," $3 }' "$SUM" | while IFS=, read -r prog what; do
+		printf '| %s | %s | %s |\n' "$prog" "${what//_/ }" "$(cell fixture "$prog" "$what")"
+	done
+	fx=$(awk -F, '$1 == "fixture" && $3 == "*" { print $8 ": " substr($9, index($9, ";") + 1) }' "$SUM")
+	[ -z "$fx" ] || printf '| %s | | |\n' "$fx"
+	printf '\n'
+	if [ -n "$(m fixture_status)" ]; then
+		printf 'fixture_runner did not pass as a whole in this run (%s); the\n' "$(m fixture_status)"
+		printf 'bench programs loaded and ran, so their numbers are shown, but they come\n'
+		printf 'from a tree in which a fixture failed.\n\n'
+	fi
+
+	fails=$(awk -F, '$6 == "failed" { printf "- %s %s run %s: %s\n", $1, $2, $4, $7 }' "$CSV")
+	if [ -n "$fails" ]; then
+		printf '## Failed measurements\n\n%s\n\n' "$fails"
+	fi
+
+	cat <<-EOF
+		## Notes
+
+		- **(a) is bounded by xfer, not by the path.** xfer generates its stream
+		  and checks every byte in user space; (a') moves the same bytes over the
+		  same path with iperf3 (static buffers, no check). The gap between (a)
+		  and (a') is what the traffic tool costs; every xfer row pays it.
+		- **Congestion control: $(m congestion_control)** in all three namespaces
+		  (\`BENCH_CC\`, default reno; only reno and bbr are allowed in network
+		  namespaces here). With bbr, the host's default, this kernel moved
+		  MPTCP with a single subflow at 0.25–0.7 Gbit/s upload (receiver-side
+		  drops and DSACKs), with or without a proxy (xfer --mptcp straight to an
+		  MPTCP xfer server in the converter namespace: 0.67 Gbit/s, two subflows
+		  10.5 Gbit/s; reno: 7.3 Gbit/s), and plain TCP at 9–11 instead of
+		  33–36 Gbit/s (pacing without fq). Single-link rows then measured that,
+		  not the converter (measured 2026-11-26, kernel 6.18.44;
+		  \`BENCH_CC=bbr BENCH_SIZE=1G\` to see it again).
+		- Two subflows over two veth pairs on 2 vCPUs add work, not capacity, and
+		  MPTCP's scheduler spreads one connection's data over both: these rows
+		  vary the most from run to run (see min–max).
+
+		## What each number includes
+
+		- **Gbit/s**: payload bits of one direction over the time its receiver
+		  took (xfer: from accept/connect to the last byte), one connection,
+		  upload (client to server) and download in separate runs. Every byte is
+		  checked against xfer's deterministic stream (no SHA-256: \`--no-hash\`);
+		  \`BENCH_VERIFY=0\` turns the check off. "link 1": the client's MPTCP path
+		  manager may open no extra subflow (\`ip mptcp limits set subflows 0\`);
+		  "both links": the topology's default, a second subflow from c2 over
+		  link 2 (the data-subflows column says how many carried payload). The
+		  links are unshaped veth pairs, so a second link adds no capacity here:
+		  the numbers show what splitting costs, not aggregation.
+		- **CPU-s/GB, whole machine**: the busy time in \`/proc/stat\` (user +
+		  nice + system + irq + softirq, all CPUs, so all three namespaces: xfer
+		  client and server, the converter, the kernel's network stacks, and
+		  anything else that ran, see "background CPU load") over the transfer,
+		  divided by the payload of the measured direction in 10^9 bytes. The
+		  kernel samples it per tick (\`CONFIG_TICK_CPU_ACCOUNTING\`, HZ 250;
+		  reported in USER_HZ units), a few percent resolution on runs of a few
+		  seconds. It includes xfer's own stream generation and byte check,
+		  which are the same in every row.
+		- **of which softirq**: the ticks that hit softirq context: mostly
+		  NET_RX, the receive side of each veth hop. Without
+		  \`CONFIG_IRQ_TIME_ACCOUNTING\` (off here) such a tick is charged both to
+		  softirq and to the *system* time of whatever task was running.
+		- **converter processes**: utime + stime of socat (parent and its
+		  forked children, through cutime/cstime once reaped) or haproxy (all
+		  threads), from \`/proc/PID/stat\`. It is their syscalls (copies in and
+		  out of both sockets, the TCP/MPTCP send path) *plus* softirq work that
+		  ran while they were current: on veth the sender's context often
+		  processes the receiving namespace's stack, so part of the server's
+		  receive work is billed to the proxy and part of the proxy's receive
+		  work to xfer. Linux has no per-namespace CPU accounting; the most
+		  complete estimate of what conversion costs is the whole-machine
+		  difference to (a), which also contains the client's MPTCP-vs-TCP cost.
+		  For mpconv rows the converter's share is the BPF programs' run time
+		  (\`kernel.bpf_stats_enabled\`, switched on for those rows only and
+		  restored) plus mpconvd's process time.
+		- **connections/s**: $conns connections (rounded up to full batches)
+		  over the wall time of the client loop: one \`xfer client --parallel
+		  $par\` after another, each opening $par connections at once, sending
+		  and receiving $csize, checking it, closing, and exiting when all $par
+		  are done. It includes starting an xfer process per batch and waits
+		  for the slowest connection of each batch (the same in every row), so
+		  it is a lower bound of a steady-state rate. **CPU-ms per connection**
+		  as for bulk, per connection.
+		- **connect**: xfer's \`connect_s\` (until the handshake with whoever
+		  answers the SYN completed: the proxy in (b)/(c)), 1 ms resolution.
+		  **connect to answer**: connect plus the time from there to the last
+		  (= first, one segment) byte of the $csize answer: request through the
+		  converter, the converter's own connect to the server, the answer back.
+		  **connection time**: from the connect to the close (FIN exchange
+		  included). Percentiles over the connections of one run, then the
+		  median over runs; with $par connections starting together they include
+		  queueing.
+		- **memory per connection**: $idle connections through the converter
+		  to an xfer server that is stopped (SIGSTOP): the kernel completes the
+		  handshakes and queues them, nobody answers, so every connection stays
+		  open and idle with the client's 32 + 1024 request bytes in the
+		  server's queue; then SIGCONT and every connection must complete and
+		  verify. *Whole machine*: MemTotal − MemFree − Buffers − Cached
+		  (\`/proc/meminfo\`) after minus before, over $idle: client and server
+		  sockets, xfer's threads and the converter (*of which slab*: the Slab
+		  line). *Converter processes*: Pss (\`smaps_rollup\`) of the proxy's
+		  process tree, after minus before (socat forks one process per
+		  connection). *Converter sockets*: TCP sockets (MPTCP subflows
+		  included) plus MPTCP sockets in the converter namespace per
+		  connection; *objects* multiplies them by the TCP and MPTCP slab object
+		  sizes (\`/proc/slabinfo\`; subflow contexts, socket inodes, files and
+		  epoll entries not included); *buffers*: skmem r + t + w of those
+		  sockets (queued bytes; forward-alloc quota not included). For mpconv
+		  the per-connection state is BPF map values, reported separately.
+		- **ratios**: medians over medians; no ratio where either side has no
+		  number.
+
+		## How to reproduce
+
+		\`\`\`
+		make bench                         # = tools/deps.sh --check bench; bench/run.sh (root)
+		sudo bench/run.sh                  # the same, without the build
+		BENCH_SIZE=1G BENCH_REPEAT=1 sudo bench/run.sh      # quick look
+		BENCH_CONFIGS="plain socat" BENCH_TESTS="bulk" sudo bench/run.sh
+		bench/report.sh [bench/results/<timestamp>]         # this page again
+		\`\`\`
+
+		Knobs: \`BENCH_SIZE\` (4G), \`BENCH_REPEAT\` (3), \`BENCH_CONFIGS\`,
+		\`BENCH_TESTS\` (bulk conn mem fixture), \`BENCH_CONNS\` (2000),
+		\`BENCH_CONN_PARALLEL\` (50), \`BENCH_CONN_SIZE\` (1k), \`BENCH_IDLE_CONNS\`
+		(1000, at most 1024), \`BENCH_SHORT_LINKS\` (1, or 12 for both links in
+		the connection and memory tests), \`BENCH_VERIFY\` (1), \`BENCH_TIMEOUT\`
+		(300 s), \`BENCH_QUIET_PCT\`/\`BENCH_QUIET_WAIT\` (wait up to 120 s for
+		background load below 10 %), \`BENCH_RESULTS\`, \`BENCH_REPORT\`, and the
+		topology's \`TOPO_CC\`. The run writes \`bench/results/<UTC timestamp>\`
+		\`.csv\` (every sample), \`.meta\`, \`.json\` (meta, summary, samples) and
+		\`.log\` (xfer's lines). A configuration is one function in
+		\`bench/configs.sh\` (\`bench_<name> start|stop|label\`); mpconv's hooks
+		\`bench_mpconv_tc\` and \`bench_mpconv_xdp\` start \`build/mpconvd\` in the
+		converter namespace through \`nsenter --net\` and drive the client with
+		\`xfer client --mptcp --convert 192.0.2.1:5124 --connect SERVER:PORT\`;
+		they report "not available yet" with the reason until mpconvd's Convert
+		service and xfer's \`--convert\` both work and a verified 16 MiB transfer
+		through the converter succeeds.
+	EOF
+	[ -z "$PLOT_NOTE" ] || printf '\n%s\n' "$PLOT_NOTE"
+} >"$DOCS/benchmarks.md"
+
+echo "report: $DOCS/benchmarks.md$( [ -n "$PLOT_NOTE" ] || printf ', %s/bench-{throughput,cpu,conn}.png' "$IMG")"

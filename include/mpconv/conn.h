@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * conn.h - the state of converted connections, shared by the agent (which
+ * creates and retires it) and the data path (which translates with it).
+ *
+ * One connection = one plain TCP *leg* (converter <-> TCP peer) plus one
+ * MPTCP connection of up to MPC_MAX_SUBFLOWS *subflows* (converter <->
+ * MPTCP peer). "Up" is the direction MPTCP peer -> TCP peer, "down" the
+ * other.
+ *
+ * Sequence spaces, all 32-bit (wrap-safe with before()/after(); the DSS
+ * options the converter writes use 4-byte DSN and DATA_ACK, which
+ * RFC 8684 3.3 allows and receivers expand against their own 64-bit
+ * state):
+ *
+ *   leg seq (up)     = DSN_up + up_off               (peer data -> server)
+ *   DSN_down         = leg seq (down) + down_off     (server data -> peer)
+ *   subflow seq (up) = DSN_up + sf.up_off            (peer's subflow seq)
+ *   subflow seq (dn) = DSN_down + sf.down_off        (converter's subflow seq)
+ *
+ * up_off/down_off are fixed at setup; sf.* offsets are linear per subflow
+ * for as long as the peer maps its data contiguously (the first subflow
+ * always; joins and reinjection use the run records of a later issue).
+ *
+ * Concurrency: the agent writes identity and offsets before it publishes
+ * the flow entries that lead packets here, and only changes `state` and
+ * `flags` afterwards (atomically). The data path writes only the
+ * observation fields (counters with atomic adds; max_* and last_* as plain
+ * stores: a lost update between two CPUs costs at most one unneeded
+ * retransmission by the agent's timers).
+ */
+#ifndef MPCONV_CONN_H
+#define MPCONV_CONN_H
+
+#include "compat.h"
+
+#define MPC_MAX_SUBFLOWS 8
+#define MPC_DEFAULT_MAX_CONNS 16384
+
+/* lifecycle; the data path translates only ESTABLISHED (and CLOSING) */
+enum mpc_conn_state {
+	MPC_CS_FREE = 0,
+	MPC_CS_LEG_SYN_SENT = 1, /* peer SYN taken, leg SYN sent */
+	MPC_CS_SYNACK_SENT = 2,	 /* leg up, SYN/ACK sent to the peer */
+	MPC_CS_ESTABLISHED = 3,	 /* data path translates both directions */
+	MPC_CS_CLOSING = 4, /* a FIN / DATA_FIN was seen; still translated */
+	MPC_CS_ERROR = 5,   /* answering with an Error TLV, then closing */
+	MPC_CS_DEAD = 6,    /* reset; entries linger to absorb stragglers */
+};
+
+/* mpc_conn.flags */
+#define MPC_CF_PLAIN 0x0001u	   /* peer spoke plain TCP (no MP_CAPABLE) */
+#define MPC_CF_UP_FIN 0x0002u	   /* peer's DATA_FIN forwarded as leg FIN */
+#define MPC_CF_DOWN_FIN 0x0004u	   /* server's FIN forwarded as DATA_FIN */
+#define MPC_CF_REPLY_ACKED 0x0008u /* Convert reply DATA_ACKed */
+#define MPC_CF_LEG_TS 0x0010u	   /* timestamps on the leg */
+#define MPC_CF_SF_TS 0x0020u	   /* timestamps on the subflows */
+#define MPC_CF_SACK 0x0040u	   /* SACK on both sides */
+
+/* mpc_subflow.flags */
+#define MPC_SF_ACTIVE 0x01u
+#define MPC_SF_BACKUP 0x02u
+
+struct mpc_subflow {
+	__u32 local[4];	 /* converter address (network order; v4 in [3]) */
+	__u32 remote[4]; /* MPTCP peer address */
+	__u16 lport;	 /* host order */
+	__u16 rport;
+	__u8 family; /* 4 or 6 */
+	__u8 flags;  /* MPC_SF_* */
+	__u8 _pad[2];
+	__u32 iss;	/* converter's ISN on this subflow */
+	__u32 irs_base; /* peer's ISN + its SYN payload length (TFO): DSS
+			  * relative subflow seqs count from here */
+	__u32 up_off;	/* peer subflow seq = DSN_up + up_off */
+	__u32 down_off; /* our subflow seq = DSN_down + down_off */
+	__u32 ts_off;	/* leg TSval = subflow TSval + ts_off */
+	__u32 _pad2;
+};
+
+struct mpc_conn {
+	/* ---- written by the agent ---- */
+	__u32 state; /* enum mpc_conn_state */
+	__u32 _pad0;
+	/* MPC_CF_*, or-ed atomically; 64-bit because BPF atomics on 32-bit
+	 * words need -mcpu=v3, under which the codec probes no longer verify */
+	__u64 flags;
+	__u32 leg_local[4];  /* converter's leg address (external address) */
+	__u32 leg_remote[4]; /* TCP peer */
+	__u16 leg_lport;
+	__u16 leg_rport;
+	__u8 leg_family;
+	__u8 n_subflows;
+	__u16 mss_down;	  /* largest payload toward the MPTCP peer */
+	__u32 leg_iss;	  /* converter's ISN on the leg */
+	__u32 leg_irs;	  /* server's ISN */
+	__u32 up_off;	  /* leg seq = DSN_up + up_off */
+	__u32 down_off;	  /* DSN_down = leg seq + down_off */
+	__u32 reply_end;  /* DSN_down just past the Convert reply */
+	__u64 key_local;  /* MPTCP keys (agent's durable copy for */
+	__u64 key_remote; /* restarts: MP_FASTCLOSE, joins) */
+	__u32 token_local;
+	__u32 conn_gen; /* bumped on each reuse of this slot */
+	/* ---- written by the data path ---- */
+	__u32 max_data_ack; /* highest DATA_ACK (32-bit) from the peer */
+	__u32 max_leg_ack;  /* highest ACK from the TCP peer */
+	__u32 leg_snd_nxt;  /* highest leg seq + len sent upstream */
+	__u32 down_snd_nxt; /* highest DSN_down + len sent downstream */
+	__u32 up_fin_dsn;   /* DSN of the peer's DATA_FIN (MPC_CF_UP_FIN) */
+	__u32 _pad3;
+	__u64 last_up_ns; /* bpf_ktime_get_ns() of the last packet */
+	__u64 last_down_ns;
+	__u64 up_bytes; /* payload bytes translated */
+	__u64 down_bytes;
+	__u64 up_pkts;
+	__u64 down_pkts;
+	struct mpc_subflow sf[MPC_MAX_SUBFLOWS];
+};
+
+/* flow table: every tuple the data path may see, as it arrives */
+enum mpc_flow_kind {
+	MPC_FLOW_SUBFLOW = 1, /* from the MPTCP peer, on subflow `sf` */
+	MPC_FLOW_LEG = 2,     /* from the TCP peer */
+};
+
+struct mpc_flow_key {
+	__u32 saddr[4]; /* as in struct mpc_pkt: network order, v4 in [3] */
+	__u32 daddr[4];
+	__u16 sport; /* host order */
+	__u16 dport;
+	__u8 family; /* 4 or 6 */
+	__u8 _pad[3];
+};
+
+struct mpc_flow {
+	__u32 conn_id; /* index into mpc_conns */
+	__u8 kind;     /* enum mpc_flow_kind */
+	__u8 sf;       /* subflow index for MPC_FLOW_SUBFLOW */
+	__u8 _pad[2];
+};
+
+/* 32-bit sequence comparisons (RFC 9293 3.4) */
+MPC_INLINE bool mpc_before(__u32 a, __u32 b)
+{
+	return (__s32)(a - b) < 0;
+}
+
+MPC_INLINE bool mpc_after(__u32 a, __u32 b)
+{
+	return (__s32)(b - a) < 0;
+}
+
+#ifndef __bpf__
+_Static_assert(sizeof(struct mpc_subflow) == 64, "subflow layout");
+_Static_assert(sizeof(struct mpc_flow_key) == 40, "flow key layout");
+_Static_assert(sizeof(struct mpc_conn) % 8 == 0, "conn padding");
+#endif
+
+#endif /* MPCONV_CONN_H */

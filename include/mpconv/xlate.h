@@ -1,0 +1,412 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * xlate.h - the translation core: given one parsed segment of a converted
+ * connection and its state, compute the translated segment's TCP fields
+ * and option area. Pure arithmetic, no packet access, so the same code
+ * runs in the data path (bpf/lib/emit.h writes the result into the
+ * packet), in the agent (slow-path packets it forwards itself) and in the
+ * unit tests (tests/unit/test_xlate.c) by the million.
+ *
+ * See conn.h for the sequence spaces. Both directions keep window fields
+ * unchanged: the converter gave each side the other side's window-scale
+ * shift in the handshakes, and MPTCP's window is relative to the DATA_ACK,
+ * which maps 1:1 onto the leg's ACK.
+ */
+#ifndef MPCONV_XLATE_H
+#define MPCONV_XLATE_H
+
+#include "compat.h"
+#include "conn.h"
+#include "mptcp_opt.h"
+#include "tcpopt.h"
+
+/* TCP flag bits (13th header byte) */
+#define MPC_TH_FIN 0x01
+#define MPC_TH_SYN 0x02
+#define MPC_TH_RST 0x04
+#define MPC_TH_PSH 0x08
+#define MPC_TH_ACK 0x10
+#define MPC_TH_URG 0x20
+
+/* what to do with a segment */
+enum mpc_xv {
+	MPC_XV_FORWARD = 0, /* send the translated segment */
+	MPC_XV_SLOW = 1,    /* the agent must handle it; do not forward */
+	MPC_XV_DROP = 2,    /* nothing to forward, nobody needs it */
+};
+
+/* why (mpc_xlate_out.why), also counted by the data path */
+enum mpc_xwhy {
+	MPC_XW_NONE = 0,
+	MPC_XW_CTRL_FLAGS,   /* SYN/RST, or a subflow FIN: the agent's */
+	MPC_XW_MPTCP_CTRL,   /* MP_FASTCLOSE, MP_TCPRST, MP_FAIL, MP_JOIN */
+	MPC_XW_INFINITE_MAP, /* infinite mapping: fallback, agent decides */
+	MPC_XW_DSS_CSUM,     /* checksummed DSS: not negotiated by us */
+	MPC_XW_NO_MAP,	     /* payload outside any mapping we can place */
+	MPC_XW_OPT_SPACE,    /* options do not fit 40 bytes */
+};
+
+/* translate() input: one segment, decoded */
+struct mpc_seg {
+	__u32 seq;
+	__u32 ack;
+	__u32 paylen;
+	__u16 win;
+	__u8 flags;  /* MPC_TH_* */
+	__u8 optlen; /* option area length (0..40) */
+	__u8 opts[MPC_TCPOPT_CAP];
+	struct mpc_tcpopts to; /* mpc_tcpopt_walk(opts, optlen) */
+};
+
+/* translate() output: the new segment's fields and option area */
+struct mpc_xlate_out {
+	__u32 seq;
+	__u32 ack;
+	__u16 win;
+	__u8 flags;
+	__u8 optlen; /* multiple of 4, <= 40 */
+	__u8 opts[MPC_TCPOPT_CAP];
+	__u8 verdict; /* enum mpc_xv */
+	__u8 why;     /* enum mpc_xwhy */
+	__u8 notify;  /* forward AND tell the agent (DATA_FIN, FIN, signals) */
+	__u8 nonlinear;	   /* peer mapping disagrees with the linear offsets */
+	__u8 sack_dropped; /* SACK blocks that did not fit */
+	__u8 _pad[3];
+	__u32 data_ack; /* up: DATA_ACK seen (for max_data_ack), 32-bit */
+	__u32 end_seq;	/* seq + paylen (+1 for FIN) of the new segment */
+	__u32 fin_dsn;	/* up: DSN of a forwarded DATA_FIN */
+};
+
+/* NOP the bytes [off, off+len) of an option area (len <= 40) */
+MPC_INLINE void mpc_opts_nop(__u8 *b, __u32 off, __u32 len)
+{
+	__u32 k;
+
+	for (k = 0; k < MPC_TCPOPT_MAXLEN; k++) {
+		if (k >= len)
+			break;
+		MPC_WR8(b, off + k, MPC_TCPOPT_MASK, MPC_TCPOPT_NOP);
+	}
+}
+
+/* rewrite SACK block edges in place: edge += delta */
+MPC_INLINE void mpc_opts_sack_shift(__u8 *b, const struct mpc_tcpopts *to,
+				    __u32 delta)
+{
+	__u32 k, off;
+
+	if (!(to->flags & MPC_TO_SACK))
+		return;
+	for (k = 0; k < 4; k++) {
+		if (k >= to->sack_n)
+			break;
+		off = to->sack_off + k * MPC_TCPOLEN_SACK_BLOCK;
+		MPC_WR32(b, off, MPC_TCPOPT_MASK,
+			 MPC_RD32(b, off, MPC_TCPOPT_MASK) + delta);
+		MPC_WR32(b, off + 4, MPC_TCPOPT_MASK,
+			 MPC_RD32(b, off + 4, MPC_TCPOPT_MASK) + delta);
+	}
+}
+
+/* what the MPTCP options of one segment say about its data */
+struct mpc_seg_mptcp {
+	bool has_map;	/* DSS mapping (M) or MP_CAPABLE with data */
+	bool has_ack;	/* DATA_ACK present */
+	bool data_fin;	/* F */
+	bool signal;	/* ADD_ADDR / REMOVE_ADDR / MP_PRIO: forward + notify */
+	__u32 map_dsn;	/* 32-bit DSN of the mapping start */
+	__u32 map_ssn;	/* relative subflow seq of the mapping start */
+	__u32 map_len;	/* data-level length (includes DATA_FIN) */
+	__u32 data_ack; /* 32-bit */
+	bool cap_data;	/* mapping implied by MP_CAPABLE (first data) */
+};
+
+struct mpc_scan_ctx {
+	const struct mpc_seg *s;
+	struct mpc_seg_mptcp *m;
+	struct mpc_mptcp_opt *opt;
+	__u32 why;
+};
+
+/* one MPTCP option per call (MPC_LOOP: parse branches on the data) */
+MPC_CALLBACK long mpc_scan_one(__u32 i, void *arg)
+{
+	struct mpc_scan_ctx *x = arg;
+	const struct mpc_seg *s = x->s;
+	struct mpc_seg_mptcp *m = x->m;
+	struct mpc_mptcp_opt *o = x->opt;
+	__u64 idx = i;
+
+	/* one register for the check and the index (see MPC__OPAQUE) */
+	MPC__OPAQUE(idx);
+	if (idx >= MPC_TCPOPT_MAX_MPTCP || idx >= s->to.n_mptcp)
+		return 1;
+	if (mpc_mptcp_parse(s->opts, s->to.mptcp_off[idx], s->optlen, o))
+		return 0; /* malformed: ignored, as a peer would */
+	switch (o->subtype) {
+	case MPC_MP_DSS:
+		if (o->flags & MPC_DSS_A) {
+			m->has_ack = true;
+			m->data_ack = (__u32)o->u.dss.data_ack;
+		}
+		if (o->flags & MPC_DSS_M) {
+			if (o->variant & MPC_DSS_V_CSUM) {
+				x->why = MPC_XW_DSS_CSUM;
+				return 1;
+			}
+			if (o->u.dss.dll == 0) {
+				x->why = MPC_XW_INFINITE_MAP;
+				return 1;
+			}
+			m->has_map = true;
+			m->map_dsn = (__u32)o->u.dss.dsn;
+			m->map_ssn = o->u.dss.ssn;
+			m->map_len = o->u.dss.dll;
+			m->data_fin = !!(o->flags & MPC_DSS_F);
+		}
+		break;
+	case MPC_MP_CAPABLE:
+		/* third ACK (keys only) or first data (+ length) */
+		if (o->variant == MPC_CAP_DATA) {
+			m->has_map = true;
+			m->cap_data = true;
+			m->map_ssn = 1;
+			m->map_len = o->u.cap.dll;
+		} else if (o->variant == MPC_CAP_DATA_CSUM) {
+			x->why = MPC_XW_DSS_CSUM;
+			return 1;
+		}
+		break;
+	case MPC_MP_ADD_ADDR:
+	case MPC_MP_REMOVE_ADDR:
+	case MPC_MP_PRIO:
+		m->signal = true;
+		break;
+	default:
+		/* MP_JOIN, MP_FAIL, MP_FASTCLOSE, MP_TCPRST */
+		x->why = MPC_XW_MPTCP_CTRL;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Find the segment's data mapping and DATA_ACK among its MPTCP options.
+ * Returns 0, or an enum mpc_xwhy when the agent must see the segment.
+ */
+MPC_INLINE int mpc_seg_mptcp_scan(const struct mpc_seg *s,
+				  struct mpc_seg_mptcp *m,
+				  struct mpc_mptcp_opt *scratch)
+{
+	struct mpc_scan_ctx x = {.s = s, .m = m, .opt = scratch};
+
+	mpc_memset(m, 0, sizeof(*m));
+	if (s->to.n_mptcp)
+		MPC_LOOP(MPC_TCPOPT_MAX_MPTCP, mpc_scan_one, &x);
+	return (int)x.why;
+}
+
+/*
+ * Upstream: a segment from the MPTCP peer on subflow sf -> the leg.
+ * scratch is caller-provided room for one parsed option (BPF stack).
+ */
+MPC_INLINE void mpc_xlate_up(const struct mpc_conn *c,
+			     const struct mpc_subflow *sf,
+			     const struct mpc_seg *s, struct mpc_xlate_out *o,
+			     struct mpc_mptcp_opt *scratch)
+{
+	struct mpc_seg_mptcp m;
+	__u32 dsn, lin, i, why;
+
+	mpc_memset(o, 0, sizeof(*o));
+	/* a subflow FIN is the agent's; a plain peer's FIN is the data FIN */
+	if ((s->flags & (MPC_TH_SYN | MPC_TH_RST)) ||
+	    ((s->flags & MPC_TH_FIN) && !(c->flags & MPC_CF_PLAIN))) {
+		o->verdict = MPC_XV_SLOW;
+		o->why = MPC_XW_CTRL_FLAGS;
+		return;
+	}
+	why = mpc_seg_mptcp_scan(s, &m, scratch);
+	if (why) {
+		o->verdict = MPC_XV_SLOW;
+		o->why = why;
+		return;
+	}
+
+	/* DSN of the first payload byte. The peer's DATA_FIN took a DSN
+	 * but no subflow sequence number: past it, subflow positions map one
+	 * DSN further (else the leg sees seq = FIN seq, out of window). */
+	lin = s->seq - sf->up_off;
+	if ((c->flags & (MPC_CF_UP_FIN | MPC_CF_PLAIN)) == MPC_CF_UP_FIN &&
+	    !mpc_before(lin, c->up_fin_dsn))
+		lin++;
+	dsn = lin;
+	if (m.has_map && !m.cap_data) {
+		__u32 rel = s->seq - sf->irs_base;
+
+		if (s->paylen || !m.data_fin)
+			dsn = m.map_dsn + (rel - m.map_ssn);
+		else /* DATA_FIN alone: ssn 0, length 1 */
+			dsn = m.map_dsn + m.map_len - 1;
+		o->nonlinear = dsn != lin;
+	}
+	o->seq = dsn + c->up_off;
+	o->end_seq = o->seq + s->paylen;
+	o->flags = s->flags & (MPC_TH_ACK | MPC_TH_PSH | MPC_TH_URG);
+	o->win = s->win;
+
+	/* a DATA_FIN at the end of this segment becomes the leg's FIN */
+	if ((m.data_fin && m.map_dsn + m.map_len - 1 == dsn + s->paylen) ||
+	    (s->flags & MPC_TH_FIN)) {
+		o->flags |= MPC_TH_FIN;
+		o->fin_dsn = dsn + s->paylen;
+		o->end_seq++;
+		o->notify = 1;
+	}
+
+	/* the leg ACK is what the peer acknowledged at the data level */
+	if (m.has_ack)
+		o->data_ack = m.data_ack;
+	else /* MP_CAPABLE ACK, plain peer: its subflow ACK, mapped */
+		o->data_ack = s->ack - sf->down_off;
+	o->ack = o->data_ack - c->down_off;
+	/* never acknowledge below the server's SYN (DATA_ACK still inside
+	 * the Convert reply) */
+	if (mpc_before(o->ack, c->leg_irs + 1))
+		o->ack = c->leg_irs + 1;
+	if (m.signal)
+		o->notify = 1;
+
+	/* options: MPTCP out, SACK into leg space, the rest as sent */
+	o->optlen = s->optlen;
+	mpc_memcpy(o->opts, s->opts, MPC_TCPOPT_CAP);
+	for (i = 0; i < MPC_TCPOPT_MAX_MPTCP; i++) {
+		if (i >= s->to.n_mptcp)
+			break;
+		mpc_opts_nop(o->opts, s->to.mptcp_off[i & 3],
+			     s->to.mptcp_len[i & 3]);
+	}
+	mpc_opts_sack_shift(o->opts, &s->to, -sf->down_off - c->down_off);
+	if ((s->to.flags & MPC_TO_TS) && sf->ts_off)
+		MPC_WR32(o->opts, s->to.ts_off + 2, MPC_TCPOPT_MASK,
+			 s->to.tsval + sf->ts_off);
+	o->verdict = MPC_XV_FORWARD;
+}
+
+/*
+ * Downstream: a segment from the TCP peer -> subflow sf of the MPTCP peer.
+ * Plain-TCP peers (MPC_CF_PLAIN) get the same offsets without a DSS.
+ */
+MPC_INLINE void mpc_xlate_down(const struct mpc_conn *c,
+			       const struct mpc_subflow *sf,
+			       const struct mpc_seg *s, struct mpc_xlate_out *o,
+			       struct mpc_mptcp_opt *dss)
+{
+	__u32 dsn, off = 0, room, n, k, edges_off;
+	bool fin = s->flags & MPC_TH_FIN;
+	int w;
+
+	mpc_memset(o, 0, sizeof(*o));
+	if (s->flags & (MPC_TH_SYN | MPC_TH_RST)) {
+		o->verdict = MPC_XV_SLOW;
+		o->why = MPC_XW_CTRL_FLAGS;
+		return;
+	}
+	dsn = s->seq + c->down_off;
+	o->seq = dsn + sf->down_off;
+	o->end_seq = o->seq + s->paylen;
+	o->data_ack = s->ack - c->up_off;
+	o->ack = o->data_ack + sf->up_off;
+	/* the peer's DATA_FIN took a DSN but no subflow sequence number:
+	 * acknowledging it at subflow level would ACK unsent data, and
+	 * Linux drops such segments whole */
+	if ((c->flags & (MPC_CF_UP_FIN | MPC_CF_PLAIN)) == MPC_CF_UP_FIN &&
+	    mpc_after(o->data_ack, c->up_fin_dsn))
+		o->ack--;
+	o->win = s->win;
+	o->flags = s->flags & (MPC_TH_ACK | MPC_TH_PSH | MPC_TH_URG);
+	if (fin)
+		o->notify = 1;
+
+	/* NOP NOP TS first, echoing in this subflow's clock */
+	if (s->to.flags & MPC_TO_TS) {
+		MPC_WR8(o->opts, 0, MPC_TCPOPT_MASK, MPC_TCPOPT_NOP);
+		MPC_WR8(o->opts, 1, MPC_TCPOPT_MASK, MPC_TCPOPT_NOP);
+		mpc_tcpopt_put_ts(o->opts, 2, MPC_TCPOPT_MAXLEN, s->to.tsval,
+				  s->to.tsecr - sf->ts_off);
+		off = 12;
+	}
+
+	if (c->flags & MPC_CF_PLAIN) {
+		/* plain TCP peer: its FIN is the server's FIN */
+		if (fin) {
+			o->flags |= MPC_TH_FIN;
+			o->end_seq++;
+		}
+	} else {
+		/* DSS: DATA_ACK always, mapping with data or DATA_FIN */
+		mpc_memset(dss, 0, sizeof(*dss));
+		dss->subtype = MPC_MP_DSS;
+		dss->flags = MPC_DSS_A;
+		dss->u.dss.data_ack = o->data_ack;
+		if (s->paylen || fin) {
+			dss->flags |= MPC_DSS_M;
+			dss->u.dss.dsn = dsn;
+			dss->u.dss.ssn = s->paylen ? o->seq - sf->iss : 0;
+			dss->u.dss.dll = (__u16)(s->paylen + (fin ? 1 : 0));
+			if (fin)
+				dss->flags |= MPC_DSS_F;
+		}
+		w = mpc_mptcp_build(o->opts, off, MPC_TCPOPT_MAXLEN, dss);
+		if (w < 0) {
+			o->verdict = MPC_XV_SLOW;
+			o->why = MPC_XW_OPT_SPACE;
+			return;
+		}
+		off += w;
+	}
+
+	/* SACK blocks into the peer's subflow space, as many as fit */
+	if (s->to.flags & MPC_TO_SACK) {
+		off += mpc_tcpopt_put_nops(o->opts, off, MPC_TCPOPT_MAXLEN);
+		room = off + 4 <= MPC_TCPOPT_MAXLEN
+			       ? MPC_TCPOPT_MAXLEN - off - 4
+			       : 0;
+		n = room / MPC_TCPOLEN_SACK_BLOCK;
+		if (n > s->to.sack_n)
+			n = s->to.sack_n;
+		o->sack_dropped = s->to.sack_n - n;
+		if (n) {
+			MPC_WR8(o->opts, off, MPC_TCPOPT_MASK, MPC_TCPOPT_NOP);
+			MPC_WR8(o->opts, off + 1, MPC_TCPOPT_MASK,
+				MPC_TCPOPT_NOP);
+			MPC_WR8(o->opts, off + 2, MPC_TCPOPT_MASK,
+				MPC_TCPOPT_SACK);
+			MPC_WR8(o->opts, off + 3, MPC_TCPOPT_MASK,
+				2 + n * MPC_TCPOLEN_SACK_BLOCK);
+			edges_off = off + 4;
+			for (k = 0; k < 8; k++) {
+				__u32 e;
+
+				if (k >= n * 2)
+					break;
+				e = MPC_RD32(s->opts, s->to.sack_off + k * 4,
+					     MPC_TCPOPT_MASK) -
+				    c->up_off;
+				if ((c->flags &
+				     (MPC_CF_UP_FIN | MPC_CF_PLAIN)) ==
+					    MPC_CF_UP_FIN &&
+				    mpc_after(e, c->up_fin_dsn))
+					e--;
+				MPC_WR32(o->opts, edges_off + k * 4,
+					 MPC_TCPOPT_MASK, e + sf->up_off);
+			}
+			off = edges_off + n * MPC_TCPOLEN_SACK_BLOCK;
+		}
+	}
+	off += mpc_tcpopt_put_nops(o->opts, off, MPC_TCPOPT_MAXLEN);
+	o->optlen = off;
+	o->verdict = MPC_XV_FORWARD;
+}
+
+#endif /* MPCONV_XLATE_H */
