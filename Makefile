@@ -11,6 +11,7 @@
 #   make vmlinux    regenerate bpf/vmlinux.h (see tools/gen-vmlinux-h.sh)
 #   V=1             print every command
 
+.DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 .SUFFIXES:
 

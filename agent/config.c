@@ -14,8 +14,8 @@ const struct mpc_config_key mpc_config_keys[] = {
 	{"role", "network|cpe", "which converter this is (default network)"},
 	{"mode", "explicit|transparent",
 	 "RFC 8803 Convert service or on-path interception (default explicit)"},
-	{"listen", "ADDR:PORT",
-	 "address and port of the Convert service ([v6]:port for IPv6)"},
+	{"listen", "ADDR:PORT[,...]",
+	 "address(es) and port of the Convert service ([v6]:port for IPv6)"},
 	{"interfaces", "IF[,IF...]", "interfaces to attach the data path to"},
 	{"allow", "PREFIX[,PREFIX...]",
 	 "client prefixes allowed to use the converter"},
@@ -35,6 +35,9 @@ const struct mpc_config_key mpc_config_keys[] = {
 	 "source ports of the legs, apart from the host's ephemeral range "
 	 "(default 61000-65535)"},
 	{"max-conns", "N", "connection table size (default 16384)"},
+	{"leg-timeout", "SECONDS",
+	 "give up on an unanswered server SYN after this long: Network "
+	 "Failure (default 10)"},
 };
 const size_t mpc_config_nkeys =
 	sizeof(mpc_config_keys) / sizeof(mpc_config_keys[0]);
@@ -51,6 +54,7 @@ void mpc_config_defaults(struct mpc_config *c)
 	c->port_lo = 61000;
 	c->port_hi = 65535;
 	c->max_conns = 16384;
+	c->leg_timeout = 10;
 }
 
 int mpc_ip_parse(const char *s, struct mpc_ip *ip)
@@ -197,6 +201,18 @@ static int for_each_item(const char *value, int (*fn)(void *, const char *),
 	return err;
 }
 
+static int add_listen(void *arg, const char *s)
+{
+	struct mpc_config *c = arg;
+
+	if (c->n_listen >= MPC_MAX_LISTEN)
+		return -1;
+	if (parse_endpoint(s, &c->listen[c->n_listen]))
+		return -1;
+	c->n_listen++;
+	return 0;
+}
+
 static int add_iface(void *arg, const char *s)
 {
 	struct mpc_config *c = arg;
@@ -260,7 +276,8 @@ int mpc_config_set(struct mpc_config *c, const char *key, const char *value,
 			goto bad;
 		c->mode = (enum mpc_mode)v;
 	} else if (strcmp(key, "listen") == 0) {
-		if (parse_endpoint(value, &c->listen))
+		c->n_listen = 0;
+		if (for_each_item(value, add_listen, c))
 			goto bad;
 	} else if (strcmp(key, "interfaces") == 0) {
 		c->n_interfaces = 0;
@@ -319,6 +336,15 @@ int mpc_config_set(struct mpc_config *c, const char *key, const char *value,
 			goto bad;
 		c->port_lo = (uint16_t)lo;
 		c->port_hi = (uint16_t)hi;
+	} else if (strcmp(key, "leg-timeout") == 0) {
+		char *end;
+		unsigned long secs;
+
+		errno = 0;
+		secs = strtoul(value, &end, 10);
+		if (errno || *end || !*value || secs < 1 || secs > 600)
+			goto bad;
+		c->leg_timeout = (unsigned int)secs;
 	} else if (strcmp(key, "max-conns") == 0) {
 		char *end;
 		unsigned long n;
@@ -396,7 +422,7 @@ int mpc_config_validate(const struct mpc_config *c, char *err, size_t errlen)
 		return -1;
 	}
 	if (c->role == MPC_ROLE_NETWORK && c->mode == MPC_MODE_EXPLICIT) {
-		if (!c->listen.set) {
+		if (!c->n_listen) {
 			snprintf(err, errlen,
 				 "explicit mode needs listen=ADDR:PORT");
 			return -1;

@@ -19,6 +19,7 @@
 #define MPC_MAX_IFACES 16
 #define MPC_MAX_ALLOW 64
 #define MPC_MAX_EXT 16
+#define MPC_MAX_LISTEN 4
 
 enum mpc_role { MPC_ROLE_NETWORK, MPC_ROLE_CPE };
 enum mpc_mode { MPC_MODE_EXPLICIT, MPC_MODE_TRANSPARENT };
@@ -43,7 +44,8 @@ struct mpc_endpoint {
 struct mpc_config {
 	enum mpc_role role;
 	enum mpc_mode mode;
-	struct mpc_endpoint listen;
+	struct mpc_endpoint listen[MPC_MAX_LISTEN]; /* Convert service(s) */
+	int n_listen;
 	char interfaces[MPC_MAX_IFACES][IF_NAMESIZE];
 	int n_interfaces;
 	struct mpc_prefix allow[MPC_MAX_ALLOW];
@@ -57,6 +59,7 @@ struct mpc_config {
 	unsigned int idle_timeout;   /* seconds, 0 = default (300) */
 	uint16_t port_lo, port_hi;   /* leg source ports */
 	uint32_t max_conns;	     /* 0 = default */
+	unsigned int leg_timeout;    /* seconds until Network Failure */
 	uint16_t mtu;		     /* not a key: smallest interface MTU */
 };
 

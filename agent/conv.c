@@ -46,7 +46,6 @@
 #define MSEC 1000000ull
 
 #define LEG_SYN_RTO (1 * NSEC)
-#define LEG_SYN_TRIES 4 /* 1 + 2 + 4 + 8 s: then Network Failure */
 #define SYNACK_RTO (1 * NSEC)
 #define SYNACK_TRIES 5
 #define REPLY_RTO (200 * MSEC)
@@ -652,6 +651,44 @@ static void err_send(struct conv *cv, struct conv_conn *c)
 	send_seg(cv, &s);
 }
 
+static void count_error(struct conv *cv, uint8_t code)
+{
+	switch (code) {
+	case MPC_CONV_E_UNSUPPORTED_VERSION:
+		cv->st.err_unsupported_version++;
+		break;
+	case MPC_CONV_E_MALFORMED:
+		cv->st.err_malformed++;
+		break;
+	case MPC_CONV_E_UNSUPPORTED_MSG:
+		cv->st.err_unsupported_msg++;
+		break;
+	case MPC_CONV_E_MISSING_COOKIE:
+		cv->st.err_missing_cookie++;
+		break;
+	case MPC_CONV_E_NOT_AUTHORIZED:
+		cv->st.err_not_authorized++;
+		break;
+	case MPC_CONV_E_UNSUPPORTED_OPT:
+		cv->st.err_unsupported_opt++;
+		break;
+	case MPC_CONV_E_RESOURCE_EXCEEDED:
+		cv->st.err_resource_exceeded++;
+		break;
+	case MPC_CONV_E_NETWORK_FAILURE:
+		cv->st.err_network_failure++;
+		break;
+	case MPC_CONV_E_CONNECTION_RESET:
+		cv->st.err_connection_reset++;
+		break;
+	case MPC_CONV_E_DEST_UNREACHABLE:
+		cv->st.err_dest_unreachable++;
+		break;
+	default:
+		break;
+	}
+}
+
 static void conn_error(struct conv *cv, struct conv_conn *c, uint8_t code,
 		       const uint8_t *echo, uint32_t echo_len, uint8_t value)
 {
@@ -679,7 +716,7 @@ static void conn_error(struct conv *cv, struct conv_conn *c, uint8_t code,
 	n += t > 0 ? t : 0;
 	mpc_conv_set_total(c->reply, (uint32_t)n);
 	c->reply_len = (uint32_t)n;
-	cv->st.errors_sent[code & 127]++;
+	count_error(cv, code);
 	ipstr(&c->cli, a, sizeof(a));
 	log_info("conn %u: %s:%u: Convert error %u", conn_id(cv, c), a,
 		 c->cport, code);
@@ -776,8 +813,9 @@ static bool is_converter(struct conv *cv, const struct mpc_ip *ip)
 {
 	int i;
 
-	if (!memcmp(ip->a, cv->cfg->listen.ip.a, 16))
-		return true;
+	for (i = 0; i < cv->cfg->n_listen; i++)
+		if (!memcmp(ip->a, cv->cfg->listen[i].ip.a, 16))
+			return true;
 	for (i = 0; i < cv->cfg->n_ext; i++)
 		if (!memcmp(ip->a, cv->cfg->ext[i].a, 16))
 			return true;
@@ -890,7 +928,7 @@ static void on_syn(struct conv *cv, const struct mpc_tcp_seg *s)
 			n += t > 0 ? t : 0;
 			mpc_conv_set_total(c->reply, (uint32_t)n);
 			c->reply_len = (uint32_t)n;
-			cv->st.errors_sent[MPC_CONV_E_UNSUPPORTED_OPT]++;
+			count_error(cv, MPC_CONV_E_UNSUPPORTED_OPT);
 			c->state = MPC_CS_ERROR;
 			c->mptcp = false;
 			conn_publish(cv, c);
@@ -1322,12 +1360,15 @@ void conv_icmp(struct conv *cv, int family, uint8_t type, uint8_t code,
 	uint32_t i;
 	bool hard;
 
-	/* RFC 5461 table 1: hard errors end the attempt */
+	/* Destination Unreachable about our leg SYN ends the attempt: the
+	 * converter answers at once instead of retrying until leg-timeout
+	 * (RFC 5461 calls net/host unreachable soft for an established
+	 * connection; for a SYN no retry will do better). Fragmentation
+	 * Needed (v4 code 4) is path MTU discovery, not an error. */
 	if (family == 4)
-		hard = type == 3 && (code == 2 || code == 3 || code == 4 ||
-				     code == 9 || code == 10 || code == 13);
+		hard = type == 3 && code != 4;
 	else
-		hard = type == 1 && (code == 1 || code == 3 || code == 4);
+		hard = type == 1;
 	if (!hard || len < 28)
 		return;
 	/* the quoted packet: our leg SYN (at least IP + 8 bytes of TCP) */
@@ -1379,13 +1420,14 @@ static void tick_conn(struct conv *cv, struct conv_conn *c, uint64_t now)
 	case MPC_CS_LEG_SYN_SENT:
 		if (now < c->deadline)
 			return;
-		if (++c->tries >= LEG_SYN_TRIES) {
+		if (now - c->since >= (uint64_t)cv->cfg->leg_timeout * NSEC) {
 			cv->st.leg_timeout++;
 			conn_error(cv, c, MPC_CONV_E_NETWORK_FAILURE, NULL, 0,
 				   0);
 			return;
 		}
 		cv->st.leg_syn_retx++;
+		c->tries++;
 		c->rto *= 2;
 		c->deadline = now + c->rto;
 		send_leg_syn(cv, c);
@@ -1465,13 +1507,20 @@ static void tick_conn(struct conv *cv, struct conv_conn *c, uint64_t now)
 
 void conv_tick(struct conv *cv, uint64_t now_unused)
 {
+	static uint64_t published;
 	uint64_t now = now_ns();
-	uint32_t i;
+	uint32_t i, zero = 0;
 
 	(void)now_unused;
 	for (i = 0; i < cv->max_conns; i++)
 		if (cv->conns[i].used)
 			tick_conn(cv, &cv->conns[i], now);
+	if (now - published >= 200 * MSEC) {
+		published = now;
+		cv->st.conns_open = cv->n_used;
+		cv->st.tx_errors = cv->tx.errors;
+		bpf_map_update_elem(cv->agent_fd, &zero, &cv->st, BPF_ANY);
+	}
 }
 
 bool conv_used(const struct conv *cv, uint32_t id)
@@ -1482,16 +1531,20 @@ bool conv_used(const struct conv *cv, uint32_t id)
 /* ---- lifecycle ------------------------------------------------------- */
 
 int conv_init(struct conv *cv, const struct mpc_config *cfg, int conns_fd,
-	      int flows_fd, int config_fd, uint32_t max_conns)
+	      int flows_fd, int config_fd, int agent_fd, uint32_t max_conns)
 {
 	struct mpc_dp_config dc;
 	uint32_t zero = 0;
+	int i;
 
 	memset(cv, 0, sizeof(*cv));
 	cv->cfg = cfg;
 	cv->conns_fd = conns_fd;
 	cv->flows_fd = flows_fd;
 	cv->config_fd = config_fd;
+	cv->agent_fd = agent_fd;
+	/* keep counting from where a previous agent stopped */
+	bpf_map_lookup_elem(agent_fd, &zero, &cv->st);
 	cv->max_conns = max_conns;
 	cv->mtu = cfg->mtu ? cfg->mtu : 1500;
 	cv->port_lo = cfg->port_lo ? cfg->port_lo : 61000;
@@ -1504,10 +1557,12 @@ int conv_init(struct conv *cv, const struct mpc_config *cfg, int conns_fd,
 		return -errno;
 
 	memset(&dc, 0, sizeof(dc));
-	if (cfg->listen.set && cfg->mode == MPC_MODE_EXPLICIT) {
-		mpc_ip_to_words(&cfg->listen.ip, dc.listen_addr);
-		dc.listen_port = cfg->listen.port;
-		dc.listen_family = mpc_ip_is_v4(&cfg->listen.ip) ? 4 : 6;
+	for (i = 0; cfg->mode == MPC_MODE_EXPLICIT && i < cfg->n_listen &&
+		    i < MPC_DP_MAX_LISTEN;
+	     i++) {
+		mpc_ip_to_words(&cfg->listen[i].ip, dc.listen[i].addr);
+		dc.listen[i].port = cfg->listen[i].port;
+		dc.listen[i].family = mpc_ip_is_v4(&cfg->listen[i].ip) ? 4 : 6;
 	}
 	dc.enabled = 1;
 	if (bpf_map_update_elem(config_fd, &zero, &dc, BPF_ANY))
@@ -1584,6 +1639,7 @@ int conv_adopt(struct conv *cv)
 	}
 	if (n)
 		log_info("adopted %u connection(s) from the pinned maps", n);
+	cv->st.adopted += n;
 	return (int)n;
 }
 

@@ -18,14 +18,6 @@
 
 struct conv_conn;
 
-struct conv_stats {
-	uint64_t syn_in, syn_dup, syn_ignored, accepted, established;
-	uint64_t errors_sent[128]; /* by RFC 8803 error code */
-	uint64_t leg_rst, leg_timeout, icmp_unreach, fastclose_sent;
-	uint64_t client_rst, closed, idle_closed, freed, neigh_sent;
-	uint64_t reply_retx, synack_retx, leg_syn_retx;
-};
-
 struct conv {
 	const struct mpc_config *cfg;
 	struct mpc_tx tx;
@@ -39,11 +31,12 @@ struct conv {
 	uint8_t *ports; /* per external address: bitmap of leg ports in use */
 	uint32_t port_lo, port_hi, port_next;
 	uint16_t mtu; /* smallest MTU of the attached interfaces */
-	struct conv_stats st;
+	struct mpc_agent_stats st;
+	int agent_fd; /* mpc_agent: st is published there */
 };
 
 int conv_init(struct conv *cv, const struct mpc_config *cfg, int conns_fd,
-	      int flows_fd, int config_fd, uint32_t max_conns);
+	      int flows_fd, int config_fd, int agent_fd, uint32_t max_conns);
 /* re-adopt connections a previous agent left in the pinned maps */
 int conv_adopt(struct conv *cv);
 void conv_fini(struct conv *cv);

@@ -54,7 +54,11 @@ int mpc_counters_read_struct(int map_fd, __u32 key, struct mpc_counter *out,
 		err = -EINVAL;
 		goto out;
 	}
-	ncpu = libbpf_num_possible_cpus();
+	/* per-CPU maps hand out one value per possible CPU */
+	ncpu = info.type == BPF_MAP_TYPE_PERCPU_ARRAY ||
+			       info.type == BPF_MAP_TYPE_PERCPU_HASH
+		       ? libbpf_num_possible_cpus()
+		       : 1;
 	if (ncpu <= 0) {
 		err = ncpu ? ncpu : -EINVAL;
 		goto out;

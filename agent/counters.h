@@ -23,8 +23,9 @@ struct mpc_counter {
 };
 
 /*
- * Struct-valued per-CPU array (mpc_stats): one counter per __u64 member of
- * the value at `key`. Returns the number of counters or -errno.
+ * Struct-valued array, per-CPU (mpc_stats, summed) or not (mpc_agent): one
+ * counter per __u64 member of the value at `key`. Returns the number of
+ * counters or -errno.
  */
 int mpc_counters_read_struct(int map_fd, __u32 key, struct mpc_counter *out,
 			     int max);

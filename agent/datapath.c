@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /* datapath.c - load, pin, attach and detach the BPF data path */
 #include <errno.h>
+#include <linux/ethtool.h>
 #include <linux/if_link.h>
+#include <linux/sockios.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -190,6 +194,37 @@ static int attach_xdp(struct mpc_dp *dp, struct mpc_iface *ifc, bool allow_skb)
 	return 0;
 }
 
+/* GRO state through the ethtool ioctl: -1 on error, else 0/1 */
+static int gro_get(const char *ifname)
+{
+	struct ethtool_value ev = {.cmd = ETHTOOL_GGRO};
+	struct ifreq ifr = {0};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc;
+
+	if (fd < 0)
+		return -1;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&ev;
+	rc = ioctl(fd, SIOCETHTOOL, &ifr);
+	close(fd);
+	return rc ? -1 : (int)!!ev.data;
+}
+
+static int gro_set(const char *ifname, int on)
+{
+	struct ethtool_value ev = {.cmd = ETHTOOL_SGRO, .data = (__u32)on};
+	struct ifreq ifr = {0};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc;
+
+	if (fd < 0)
+		return -1;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&ev;
+	rc = ioctl(fd, SIOCETHTOOL, &ifr);
+	close(fd);
+	return rc;
+}
+
 static int attach_tc(struct mpc_dp *dp, struct mpc_iface *ifc)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex,
@@ -209,6 +244,19 @@ static int attach_tc(struct mpc_dp *dp, struct mpc_iface *ifc)
 		return err;
 	ifc->tc = true;
 	dp->feat.tc_api = true;
+	/* TC cannot grow the TCP header of a GSO super-packet (stale
+	 * csum_start, see bpf/lib/emit.h): aggregate nothing on ingress */
+	ifc->gro_was = gro_get(ifc->name);
+	if (ifc->gro_was == 1) {
+		if (gro_set(ifc->name, 0) == 0)
+			log_info("%s: GRO off while the TC data path runs (it "
+				 "must grow TCP headers of single segments)",
+				 ifc->name);
+		else
+			log_warn("%s: cannot turn GRO off: downstream GSO "
+				 "packets will be dropped (MPC_DROP_GSO)",
+				 ifc->name);
+	}
 	return 0;
 }
 
@@ -296,6 +344,8 @@ void mpc_dp_detach(struct mpc_dp *dp)
 				    .priority = MPC_TC_PRIO);
 
 			bpf_tc_detach(&hook, &opts);
+			if (ifc->gro_was == 1)
+				gro_set(ifc->name, 1);
 			/* deleting the clsact qdisc takes both points; with
 			 * INGRESS alone libbpf only flushes the filters */
 			hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;

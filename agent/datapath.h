@@ -30,6 +30,7 @@ struct mpc_iface {
 	bool xdp_skb; /* ... in generic (skb) mode */
 	bool tc;      /* our TC filter is attached */
 	bool tc_hook; /* we created the clsact qdisc */
+	int gro_was;  /* GRO before we turned it off (TC), -1 unknown */
 };
 
 struct mpc_features {

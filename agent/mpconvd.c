@@ -256,7 +256,8 @@ int main(int argc, char **argv)
 	}
 	err = conv_init(&cv, &cfg, bpf_map__fd(dp.skel->maps.mpc_conns),
 			bpf_map__fd(dp.skel->maps.mpc_flows),
-			bpf_map__fd(dp.skel->maps.mpc_config), cfg.max_conns);
+			bpf_map__fd(dp.skel->maps.mpc_config),
+			bpf_map__fd(dp.skel->maps.mpc_agent), cfg.max_conns);
 	if (err) {
 		log_err("converter init: %s", strerror(-err));
 		ret = EXIT_LOAD;

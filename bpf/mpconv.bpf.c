@@ -78,14 +78,17 @@ MPC_INLINE int to_agent(void *ctx, const bool xdp, struct mpc_scratch *scr,
 MPC_INLINE bool is_service(const struct mpc_dp_config *cfg,
 			   const struct mpc_pkt *p)
 {
-	if (!cfg->listen_port || p->dport != cfg->listen_port)
-		return false;
-	if (p->family != cfg->listen_family)
-		return false;
-	return p->daddr[0] == cfg->listen_addr[0] &&
-	       p->daddr[1] == cfg->listen_addr[1] &&
-	       p->daddr[2] == cfg->listen_addr[2] &&
-	       p->daddr[3] == cfg->listen_addr[3];
+	__u32 i;
+
+	for (i = 0; i < MPC_DP_MAX_LISTEN; i++) {
+		const struct mpc_listen *l = &cfg->listen[i];
+
+		if (l->port && p->dport == l->port && p->family == l->family &&
+		    p->daddr[0] == l->addr[0] && p->daddr[1] == l->addr[1] &&
+		    p->daddr[2] == l->addr[2] && p->daddr[3] == l->addr[3])
+			return true;
+	}
+	return false;
 }
 
 /* per-connection observations after a translation */
@@ -318,6 +321,8 @@ MPC_INLINE int mpc_main(void *ctx, const bool xdp)
 		return ctx_drop(xdp);
 	case MPC_EMIT_NOROUTE:
 		return drop(xdp, st, MPC_DROP_FIB);
+	case MPC_EMIT_GSO:
+		return drop(xdp, st, MPC_DROP_GSO);
 	default:
 		return drop(xdp, st, MPC_DROP_XLATE_FAIL);
 	}

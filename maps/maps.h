@@ -35,6 +35,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mpc_drops SEC(".maps");
 
+/* the agent's counters (struct mpc_agent_stats), written by the agent */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mpc_agent_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mpc_agent SEC(".maps");
+
 /* data path configuration (struct mpc_dp_config), written by the agent */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

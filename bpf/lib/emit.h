@@ -230,6 +230,7 @@ enum mpc_emit_rc {
 	MPC_EMIT_NEIGH = 1, /* rewritten, next hop unresolved (XDP) */
 	MPC_EMIT_FAIL = 2,  /* helper failure: drop */
 	MPC_EMIT_NOROUTE = 3,
+	MPC_EMIT_GSO = 4, /* TC: GSO packet whose header would grow */
 };
 
 /*
@@ -287,6 +288,12 @@ MPC_INLINE int mpc_emit(void *ctx, const bool xdp, struct mpc_scratch *scr,
 	/* TC */
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
 		return MPC_EMIT_NOROUTE;
+	/* a GSO super-packet cannot have its TCP header grown: the kernel
+	 * would segment it from a stale csum_start and drop it (see the
+	 * comment at the top). The agent turns GRO off on TC interfaces;
+	 * what still comes (local TSO senders) is dropped and counted. */
+	if (grow && MPC_CTX_FIELD(struct __sk_buff, ctx, gso_size))
+		return MPC_EMIT_GSO;
 	MPC_WR16(scr->hdr, MPC_ETH_LEN + ip_len + 16, MPC_HDR_MASK, old_check);
 	if (grow && bpf_skb_adjust_room(ctx, grow, BPF_ADJ_ROOM_NET, 0))
 		return MPC_EMIT_FAIL;

@@ -41,6 +41,44 @@ struct mpc_stats {
 	__u64 service_stray; /* non-SYN to the service port, no state */
 };
 
+/*
+ * The agent's own counters, published in the `mpc_agent` map (one entry,
+ * not per-CPU) once per second, so that mpconvctl and bpftool show them
+ * next to the data path's.
+ */
+struct mpc_agent_stats {
+	__u64 conns_open;  /* connections in the table now */
+	__u64 syn_in;	   /* SYNs to the Convert service */
+	__u64 syn_dup;	   /* retransmitted SYNs of known connections */
+	__u64 syn_ignored; /* without (valid) Convert data: dropped */
+	__u64 accepted;	   /* leg SYN sent */
+	__u64 established; /* handed to the data path */
+	/* Error TLVs sent, by RFC 8803 code */
+	__u64 err_unsupported_version;
+	__u64 err_malformed;
+	__u64 err_unsupported_msg;
+	__u64 err_missing_cookie;
+	__u64 err_not_authorized;
+	__u64 err_unsupported_opt;
+	__u64 err_resource_exceeded;
+	__u64 err_network_failure;
+	__u64 err_connection_reset;
+	__u64 err_dest_unreachable;
+	__u64 leg_rst;	      /* server reset (before or after setup) */
+	__u64 leg_timeout;    /* server never answered */
+	__u64 icmp_unreach;   /* Destination Unreachable about a leg */
+	__u64 fastclose_sent; /* MP_FASTCLOSE sent to MPTCP peers */
+	__u64 client_rst;     /* peer reset / MP_FASTCLOSE */
+	__u64 idle_closed;    /* reset after idle-timeout */
+	__u64 freed;	      /* connections whose state left the maps */
+	__u64 neigh_sent;     /* XDP packets sent by the agent (no neighbour) */
+	__u64 reply_retx;     /* Convert reply retransmissions */
+	__u64 synack_retx;
+	__u64 leg_syn_retx;
+	__u64 tx_errors; /* raw socket send failures */
+	__u64 adopted;	 /* connections re-adopted after a restart */
+};
+
 /* slow path: why the agent gets a packet (struct mpc_slow_hdr.reason) */
 enum mpc_slow_reason {
 	MPC_SLOW_SYN = 1,	/* SYN to the Convert service */
@@ -70,13 +108,21 @@ struct mpc_slow_hdr {
 #define MPC_SLOW_SNAPLEN 2048 /* a power of two (verifier bound) > MTU frames */
 #define MPC_SLOW_RING_BYTES (4u << 20)
 
+/* one Convert service endpoint */
+struct mpc_listen {
+	__u32 addr[4]; /* network order, v4 in [3] */
+	__u16 port;    /* host order; 0 = unused slot */
+	__u8 family;   /* 4 or 6 */
+	__u8 _pad;
+};
+
+#define MPC_DP_MAX_LISTEN 4
+
 /* data path configuration: array map, one entry, written by the agent */
 struct mpc_dp_config {
-	__u32 listen_addr[4]; /* Convert service (network order, v4 in [3]) */
-	__u16 listen_port;    /* host order; 0 = no service */
-	__u8 listen_family;   /* 4 or 6 */
-	__u8 enabled;	      /* 0: classify and pass only */
-	__u32 _pad;
+	struct mpc_listen listen[MPC_DP_MAX_LISTEN]; /* Convert services */
+	__u8 enabled; /* 0: classify and pass only */
+	__u8 _pad[7];
 };
 
 /*
@@ -92,6 +138,7 @@ enum mpc_drop_reason {
 	MPC_DROP_FIB,		/* no route for a translated packet */
 	MPC_DROP_UNSUPPORTED,	/* IPv4 options, VLAN on a converted flow */
 	MPC_DROP_SERVICE,	/* to the service port, not a valid SYN */
+	MPC_DROP_GSO,		/* TC: GSO packet whose TCP header must grow */
 	MPC_DROP__MAX
 };
 

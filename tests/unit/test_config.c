@@ -38,8 +38,8 @@ static void test_issue_example(void **state)
 
 	assert_int_equal(c.n_interfaces, 3);
 	assert_string_equal(c.interfaces[2], "m3");
-	assert_int_equal(c.listen.port, 5124);
-	mpc_ip_str(&c.listen.ip, buf, sizeof(buf));
+	assert_int_equal(c.listen[0].port, 5124);
+	mpc_ip_str(&c.listen[0].ip, buf, sizeof(buf));
 	assert_string_equal(buf, "192.0.2.1");
 	assert_int_equal(c.n_allow, 1);
 	assert_int_equal(c.allow[0].len, 96 + 24);
@@ -60,7 +60,12 @@ static void test_ipv6_values(void **state)
 	(void)state;
 	mpc_config_defaults(&c);
 	assert_int_equal(set(&c, "listen", "[2001:db8:1::1]:5124"), 0);
-	assert_false(mpc_ip_is_v4(&c.listen.ip));
+	assert_false(mpc_ip_is_v4(&c.listen[0].ip));
+	assert_int_equal(
+		set(&c, "listen", "192.0.2.1:5124,[2001:db8:1::1]:5124"), 0);
+	assert_int_equal(c.n_listen, 2);
+	assert_true(mpc_ip_is_v4(&c.listen[0].ip));
+	assert_false(mpc_ip_is_v4(&c.listen[1].ip));
 	assert_int_equal(set(&c, "allow", "2001:db8:1::/64, 192.0.2.128/25"),
 			 0);
 	assert_int_equal(c.n_allow, 2);
