@@ -1523,6 +1523,15 @@ void conv_tick(struct conv *cv, uint64_t now_unused)
 	}
 }
 
+void conv_running(struct conv *cv, bool running)
+{
+	uint32_t zero = 0;
+
+	cv->st.running = running;
+	cv->st.conns_open = cv->n_used;
+	bpf_map_update_elem(cv->agent_fd, &zero, &cv->st, BPF_ANY);
+}
+
 bool conv_used(const struct conv *cv, uint32_t id)
 {
 	return id < cv->max_conns && cv->conns[id].used;

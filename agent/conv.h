@@ -47,6 +47,8 @@ void conv_slow(struct conv *cv, const struct mpc_slow_hdr *h,
 /* an ICMP error the agent's ICMP sockets received (inner = quoted IP) */
 void conv_icmp(struct conv *cv, int family, uint8_t type, uint8_t code,
 	       const uint8_t *inner, uint32_t len);
+/* the agent is attached and serving: published at once */
+void conv_running(struct conv *cv, bool running);
 /* timers: call often (every ~20 ms) */
 void conv_tick(struct conv *cv, uint64_t now_ns);
 

@@ -363,9 +363,11 @@ void mpc_dp_close(struct mpc_dp *dp, bool unpin)
 	if (!dp->skel)
 		return;
 	if (unpin) {
-		bpf_object__for_each_map(
-			m, dp->skel->obj) if (bpf_map__is_pinned(m))
-			bpf_map__unpin(m, NULL);
+		/* quietly: whoever removed the directory already unpinned */
+		bpf_object__for_each_map(m, dp->skel->obj)
+			if (bpf_map__is_pinned(m) &&
+			    access(bpf_map__pin_path(m), F_OK) == 0)
+				bpf_map__unpin(m, NULL);
 	}
 	mpconv__destroy(dp->skel);
 	dp->skel = NULL;

@@ -301,6 +301,7 @@ int main(int argc, char **argv)
 		ev.data.u32 = EV_ICMP6;
 		epoll_ctl(efd, EPOLL_CTL_ADD, i6, &ev);
 	}
+	conv_running(&cv, true);
 	log_info(
 		"running: role %s, mode %s, datapath %s, %d interface(s), pins in %s",
 		cfg.role == MPC_ROLE_NETWORK ? "network" : "cpe",
@@ -355,6 +356,8 @@ int main(int argc, char **argv)
 	}
 
 out_detach:
+	if (cv.agent_fd > 0)
+		conv_running(&cv, false);
 	mpc_dp_detach(&dp);
 out_close:
 	ring_buffer__free(rb);

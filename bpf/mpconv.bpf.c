@@ -92,9 +92,13 @@ MPC_INLINE bool is_service(const struct mpc_dp_config *cfg,
 }
 
 /* per-connection observations after a translation */
-MPC_INLINE void observe_up(struct mpc_conn *c, const struct mpc_pkt *p,
+MPC_INLINE void observe_up(struct mpc_conn *c, struct mpc_subflow *sf,
+			   const struct mpc_pkt *p,
 			   const struct mpc_xlate_out *o)
 {
+	/* one writer per subflow in practice: the CPU its packets hash to */
+	if (o->nonlinear)
+		sf->up_off = o->new_up_off;
 	__sync_fetch_and_add(&c->up_bytes, p->seg.paylen);
 	__sync_fetch_and_add(&c->up_pkts, 1);
 	c->last_up_ns = bpf_ktime_get_coarse_ns();
@@ -298,7 +302,7 @@ MPC_INLINE int mpc_main(void *ctx, const bool xdp)
 	st->sack_trimmed += scr->out.sack_dropped;
 
 	if (flow->kind == MPC_FLOW_SUBFLOW) {
-		observe_up(conn, p, &scr->out);
+		observe_up(conn, &conn->sf[sfi], p, &scr->out);
 		st->up_xlate++;
 		st->up_bytes += p->seg.paylen;
 	} else {

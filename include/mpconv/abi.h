@@ -36,7 +36,7 @@ struct mpc_stats {
 	__u64 to_agent_syn;  /* ... of which SYNs to the Convert service */
 	__u64 notify_agent;  /* translated and also copied to the agent */
 	__u64 slow_lost;     /* slow-path ring full: packet dropped */
-	__u64 nonlinear_map; /* peer mapping off the linear offsets */
+	__u64 nonlinear_map; /* peer remapped: new subflow offset taken */
 	__u64 sack_trimmed;  /* SACK blocks that did not fit downstream */
 	__u64 service_stray; /* non-SYN to the service port, no state */
 };
@@ -47,6 +47,7 @@ struct mpc_stats {
  * next to the data path's.
  */
 struct mpc_agent_stats {
+	__u64 running;	   /* 1 once the agent has attached and serves */
 	__u64 conns_open;  /* connections in the table now */
 	__u64 syn_in;	   /* SYNs to the Convert service */
 	__u64 syn_dup;	   /* retransmitted SYNs of known connections */

@@ -72,7 +72,9 @@ struct mpc_subflow {
 	__u32 iss;	/* converter's ISN on this subflow */
 	__u32 irs_base; /* peer's ISN + its SYN payload length (TFO): DSS
 			  * relative subflow seqs count from here */
-	__u32 up_off;	/* peer subflow seq = DSN_up + up_off */
+	/* peer subflow seq = DSN_up + up_off; set by the agent, moved by the
+	 * data path when the peer remaps (mpc_xlate_out.new_up_off) */
+	__u32 up_off;
 	__u32 down_off; /* our subflow seq = DSN_down + down_off */
 	__u32 ts_off;	/* leg TSval = subflow TSval + ts_off */
 	__u32 _pad2;

@@ -72,9 +72,10 @@ struct mpc_xlate_out {
 	__u8 nonlinear;	   /* peer mapping disagrees with the linear offsets */
 	__u8 sack_dropped; /* SACK blocks that did not fit */
 	__u8 _pad[3];
-	__u32 data_ack; /* up: DATA_ACK seen (for max_data_ack), 32-bit */
-	__u32 end_seq;	/* seq + paylen (+1 for FIN) of the new segment */
-	__u32 fin_dsn;	/* up: DSN of a forwarded DATA_FIN */
+	__u32 new_up_off; /* up, with nonlinear: the peer's new offset */
+	__u32 data_ack;	  /* up: DATA_ACK seen (for max_data_ack), 32-bit */
+	__u32 end_seq;	  /* seq + paylen (+1 for FIN) of the new segment */
+	__u32 fin_dsn;	  /* up: DSN of a forwarded DATA_FIN */
 };
 
 /* NOP the bytes [off, off+len) of an option area (len <= 40) */
@@ -244,11 +245,17 @@ MPC_INLINE void mpc_xlate_up(const struct mpc_conn *c,
 	if (m.has_map && !m.cap_data) {
 		__u32 rel = s->seq - sf->irs_base;
 
-		if (s->paylen || !m.data_fin)
+		if (s->paylen || !m.data_fin) {
 			dsn = m.map_dsn + (rel - m.map_ssn);
-		else /* DATA_FIN alone: ssn 0, length 1 */
+			/* the peer re-sent data at a new subflow position
+			 * (MPTCP-level retransmission, window probe): from
+			 * here on its subflow maps with the new offset, which
+			 * the data path stores in sf->up_off */
+			o->new_up_off = s->seq - dsn;
+			o->nonlinear = dsn != lin;
+		} else { /* DATA_FIN alone: ssn 0, length 1 */
 			dsn = m.map_dsn + m.map_len - 1;
-		o->nonlinear = dsn != lin;
+		}
 	}
 	o->seq = dsn + c->up_off;
 	o->end_seq = o->seq + s->paylen;

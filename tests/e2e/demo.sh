@@ -1,58 +1,78 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 #
-# make demo: real MPTCP traffic in namespaces with mpconv on the converter
-# host. Builds nothing itself (make demo builds first), creates the
-# topology of tests/e2e/README.md, starts mpconvd on the converter's
-# interfaces, moves data and prints what happened, then cleans up.
+# make demo: a Linux MPTCP client reaches a plain-TCP server through
+# mpconv in explicit mode (RFC 8803), in network namespaces:
 #
-# Stage of the project: the data path classifies and counts; conversion
-# lands with the explicit-mode converter (see docs/design.md). Until then
-# the MPTCP server runs in the converter namespace, so this shows the
-# topology, both subflows, and mpconv seeing every packet.
+#   client ns (MPTCP, two links)  --  converter ns (mpconvd)  --  server ns
+#   xfer client --convert             XDP/TC translate             xfer server
+#                                                                  (MPTCP off)
+#
+# It prints which side spoke which protocol, the connection as mpconv
+# saw it, bytes and rates, and the counters that show the data path (not
+# the agent) moved the data. Everything it creates is removed on exit.
+#
+# env: SIZE (default 256M each way), DATAPATH (auto|xdp|tc), LINK_MBIT
+# (per-link tbf rate, default none)
 set -euo pipefail
 
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-SIZE=${SIZE:-32M}
-LINK_MBIT=${LINK_MBIT:-100}
+SIZE=${SIZE:-256M}
+DATAPATH=${DATAPATH:-auto}
 PIN=/sys/fs/bpf/mpc-demo-$TOPO_ID
+PORT=20080
 
 require_topo
 require_mptcp
-topo_create
+topo_create --xdp
 topo_on_destroy "rm -rf $PIN"
-link_rate 1 "${LINK_MBIT}mbit"
-link_rate 2 "${LINK_MBIT}mbit"
+convert_client_setup "$NS_CLIENT"
+if [ -n "${LINK_MBIT:-}" ]; then
+	link_rate 1 "${LINK_MBIT}mbit"
+	link_rate 2 "${LINK_MBIT}mbit"
+fi
 
-log "starting mpconvd on $IF_M1,$IF_M2,$IF_M3 in $NS_CONV"
-bg_start_bpf "$NS_CONV" "$MPC_ROOT/build/mpconvd" --mode transparent \
-	--interfaces "$IF_M1,$IF_M2,$IF_M3" --datapath tc --pin-root "$PIN" \
-	--log-level info
+log "starting mpconvd (network role, explicit mode, datapath $DATAPATH) in $NS_CONV"
+bg_start_bpf "$NS_CONV" "$MPC_ROOT/build/mpconvd" --role network \
+	--mode explicit --listen "$IP4_M1:5124,[$IP6_M1]:5124" \
+	--interfaces "$IF_M1,$IF_M2,$IF_M3" \
+	--external-address "$IP4_EXT,$IP6_EXT" \
+	--allow 192.0.2.0/24,2001:db8:1::/64,2001:db8:2::/64 \
+	--datapath "$DATAPATH" --pin-root "$PIN"
 MPCONVD_PID=$BG_PID
-for _ in $(seq 50); do
-	[ -e "$PIN/mpc_stats" ] && break
-	nap 0.1
-done
-[ -e "$PIN/mpc_stats" ] || die "mpconvd did not start"
+mpconvd_wait "$PIN" 20 || die "mpconvd did not start"
 
-log "MPTCP client ($NS_CLIENT, two links of $LINK_MBIT Mbit/s) -> MPTCP server on $IP4_M1: $SIZE each way"
-xfer_check "$NS_CLIENT" "$NS_CONV" --addr "$IP4_M1" --mptcp --size "$SIZE" \
-	--timeout 120 --name demo -- --expect-mptcp ||
-	die "transfer failed"
-
-read -r c1tx c1rx <<<"$(link_bytes "$NS_CLIENT" "$IF_C1")"
-read -r c2tx c2rx <<<"$(link_bytes "$NS_CLIENT" "$IF_C2")"
+log "client $IP4_C1 (MPTCP) -> converter $IP4_M1:5124 -> server $IP4_S1:$PORT (plain TCP): $SIZE each way"
+xfer_start "$NS_CLIENT" "$NS_SERVER" --addr "$IP4_S1" --port "$PORT" \
+	--convert "$IP4_M1" --client-mptcp \
+	--size "$SIZE" --timeout 300 --name demo -- --expect-mptcp \
+	--expect-syn-data
+nap 1
 echo
-echo "== what happened =="
+echo "== while it runs: the connection as mpconv sees it (mpconvctl conns)"
+"$MPC_ROOT/build/mpconvctl" --pin-root "$PIN" conns | sed 's/^/  /'
+echo "== the client's socket (ss -M: an MPTCP connection)"
+ip netns exec "$NS_CLIENT" ss -Mn 2>/dev/null | sed 's/^/  /' | head -4
+echo "== the server's socket (ss -t: plain TCP, from the converter's external address)"
+ip netns exec "$NS_SERVER" ss -tn state established 2>/dev/null |
+	sed 's/^/  /' | head -4
+xfer_wait || die "transfer failed"
+
+echo
+echo "== what happened"
 echo "transfer: $XFER_SUMMARY"
-echo "subflows: $XFER_SUBFLOWS (link 1 tx/rx $((c1tx >> 20))/$((c1rx >> 20)) MiB, link 2 tx/rx $((c2tx >> 20))/$((c2rx >> 20)) MiB)"
-echo "client MPTCP counters:"
-nstat_ns "$NS_CLIENT" -az 'MPTcpExtMPCapableSYNACKRX' 'MPTcpExtMPJoinSynAckRx' | sed -n 's/^/  /p' | grep -v '^  #' || true
-echo "mpconv data path counters (mpconvctl stats):"
-"$MPC_ROOT/build/mpconvctl" --pin-root "$PIN" stats | sed 's/^/  /'
+echo "client (MPTCP):"
+nstat_ns "$NS_CLIENT" -az MPTcpExtMPCapableSYNACKRX TcpExtTCPFastOpenActive |
+	awk '!/^#/ { printf "  %-32s %s\n", $1, $2 }'
+echo "server (net.mptcp.enabled=$(ip netns exec "$NS_SERVER" sysctl -n net.mptcp.enabled), plain TCP):"
+nstat_ns "$NS_SERVER" -az TcpPassiveOpens MPTcpExtMPCapableSYNRX |
+	awk '!/^#/ { printf "  %-32s %s\n", $1, $2 }'
+echo "mpconv (mpconvctl stats, non-zero counters):"
+"$MPC_ROOT/build/mpconvctl" --pin-root "$PIN" stats |
+	awk '$2 != "0"' | sed 's/^/  /'
 kill -TERM "$MPCONVD_PID"
 wait_pid_timeout "$MPCONVD_PID" 5 || true
 echo
-log "demo done; namespaces and pins are removed on exit"
+log "demo done: namespaces and pins are removed on exit"
