@@ -1182,3 +1182,261 @@ convert_probe() {
 	done
 	return 0
 }
+
+# mpconvd_wait PIN [SECONDS]: until the agent whose maps are pinned at PIN
+# has attached and serves (mpc_agent.running == 1); fails after SECONDS
+# (default 10). Pins appear before the programs are attached, so waiting
+# for a pin alone races the first SYN.
+mpconvd_wait() {
+	local pin=$1 secs=${2:-10} i
+	for i in $(seq $((secs * 10))); do
+		if "$MPC_ROOT/build/mpconvctl" -j -p "$pin" stats 2>/dev/null |
+			grep -q '"running":1'; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	printf 'mpconvd_wait: %s not running after %ss\n' "$pin" "$secs" >&2
+	return 1
+}
+
+# ---- the converter (mpconvd) for explicit-mode tests ------------------------
+#
+# mpc_start runs build/mpconvd in NS_CONV through bg_start_bpf (the pins
+# stay visible in the root namespace's bpffs) as an explicit-mode network
+# converter on m1,m2,m3: service $IP4_M1:$CONVERT_PORT, external addresses
+# IP4_EXT,IP6_EXT, clients 192.0.2.0/24 and 2001:db8::/32, pins under
+# /sys/fs/bpf/mpc-e2e-$TOPO_ID (removed by topo_destroy). Extra mpconvd
+# flags given to mpc_start come after these, so they override them
+# (mpconvd applies flags in order). The topology must come from
+# `topo_create --xdp` for both datapaths (see README.md, "explicit-mode
+# converter").
+
+MPC_DATAPATH=${MPC_DATAPATH:-xdp}
+MPCONVD=${MPCONVD:-$MPC_ROOT/build/mpconvd}
+MPCONVCTL=${MPCONVCTL:-$MPC_ROOT/build/mpconvctl}
+MPC_PIN=
+MPC_PID=
+MPC_LOG=
+MPC_STARTS=0
+_MPC_HOOKED=0
+
+# mpc_has_key KEY: this mpconvd has the configuration key KEY (--help)
+mpc_has_key() {
+	local h
+	h=$("$MPCONVD" --help 2>/dev/null) || true
+	printf '%s\n' "$h" | grep -q -- "^  --$1 "
+}
+
+# mpc_listen_multi: --listen takes a comma-separated list (v4 and v6)
+mpc_listen_multi() {
+	local h
+	h=$("$MPCONVD" --help 2>/dev/null) || true
+	printf '%s\n' "$h" | grep -- '^  --listen ' | grep -q ','
+}
+
+# mpc_start [--datapath xdp|tc] [--wait-pin-only] [MPCONVD FLAGS...]: start
+# the converter, wait until it serves. Sets MPC_PID, MPC_PIN, MPC_LOG (a
+# new log file per start). Returns 1 (log printed) if it exits or does not
+# come up within 10 s.
+mpc_start() {
+	local dp=$MPC_DATAPATH args=() i d
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--datapath) dp=$2; shift 2 ;;
+		*) args+=("$1"); shift ;;
+		esac
+	done
+	_topo_tmp
+	[ "$TOPO_XDP" = 1 ] ||
+		warn "mpc_start: topology without --xdp (checksum offload still on)"
+	if [ "$dp" = tc ]; then
+		# TC cannot grow the TCP header of a GRO/GSO super-packet: one
+		# segment per skb on the converter's ingress (harmless if the
+		# agent does it too)
+		for d in "$IF_M1" "$IF_M2" "$IF_M3"; do
+			topo_ethtool "$NS_CONV" "$d" gro off || return 1
+		done
+	fi
+	MPC_PIN=/sys/fs/bpf/mpc-e2e-$TOPO_ID
+	MPC_STARTS=$((MPC_STARTS + 1))
+	MPC_LOG=$TOPO_TMP/mpconvd.$MPC_STARTS.log
+	if [ "$_MPC_HOOKED" = 0 ]; then
+		topo_on_destroy _mpc_cleanup
+		_MPC_HOOKED=1
+	fi
+	bg_start_bpf "$NS_CONV" "$MPCONVD" --role network --mode explicit \
+		--listen "$IP4_M1:$CONVERT_PORT" \
+		--interfaces "$IF_M1,$IF_M2,$IF_M3" \
+		--external-address "$IP4_EXT,$IP6_EXT" \
+		--allow "192.0.2.0/24,2001:db8::/32" \
+		--datapath "$dp" --pin-root "$MPC_PIN" \
+		"${args[@]}" >"$MPC_LOG" 2>&1
+	MPC_PID=$BG_PID
+	for i in $(seq 100); do
+		if ! kill -0 "$MPC_PID" 2>/dev/null; then
+			wait "$MPC_PID" 2>/dev/null
+			printf 'mpc_start: mpconvd exited (%s):\n' "$?"
+			sed 's/^/    /' "$MPC_LOG"
+			MPC_PID=
+			return 1
+		fi
+		if [ -e "$MPC_PIN/mpc_stats" ] && grep -q 'running:' "$MPC_LOG"; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	printf 'mpc_start: mpconvd not running after 10 s:\n'
+	sed 's/^/    /' "$MPC_LOG"
+	return 1
+}
+
+# mpc_stop: SIGTERM, wait (5 s) for the clean exit; returns its exit code
+# (124 if it had to be killed)
+mpc_stop() {
+	local rc=0
+	[ -n "$MPC_PID" ] || return 0
+	kill -TERM "$MPC_PID" 2>/dev/null || true
+	wait_pid_timeout "$MPC_PID" 5 || rc=$?
+	if [ "$rc" -eq 124 ]; then
+		bg_stop "$MPC_PID"
+	fi
+	MPC_PID=
+	return "$rc"
+}
+
+# mpc_kill9: SIGKILL the agent (pins and attached programs stay)
+mpc_kill9() {
+	[ -n "$MPC_PID" ] || return 1
+	kill -KILL "$MPC_PID" 2>/dev/null || return 1
+	wait "$MPC_PID" 2>/dev/null || true
+	MPC_PID=
+}
+
+_mpc_cleanup() {
+	if [ -n "$MPC_PID" ]; then
+		bg_stop "$MPC_PID"
+		MPC_PID=
+	fi
+	[ -n "$MPC_PIN" ] && rm -rf "$MPC_PIN"
+	return 0
+}
+
+# mpc_ctl ARGS...: mpconvctl on this test's pins (root namespace is fine)
+mpc_ctl() {
+	"$MPCONVCTL" -p "$MPC_PIN" "$@"
+}
+
+# mpc_counter NAME: a counter from `mpconvctl -j stats` (data path
+# "stats", "drops" or the agent's "agent" section; the names do not
+# overlap). Prints the value; returns 1 (prints nothing) if absent.
+mpc_counter() {
+	local v
+	v=$(mpc_ctl -j stats 2>/dev/null | grep -o "\"$1\":[0-9]*" | sed -n '1s/.*://p')
+	[ -n "$v" ] || return 1
+	printf '%s\n' "$v"
+}
+
+# mpc_counters_save FILE: the whole `mpconvctl -j stats` document, for
+# deltas with mpc_counter_delta
+mpc_counters_save() {
+	mpc_ctl -j stats >"$1" 2>/dev/null
+}
+
+# mpc_counter_delta FILE NAME: NAME now minus NAME in FILE (missing = 0 in
+# FILE); returns 1 if NAME is not a counter now
+mpc_counter_delta() {
+	local now old
+	now=$(mpc_counter "$2") || return 1
+	old=$(grep -o "\"$2\":[0-9]*" "$1" 2>/dev/null | sed -n '1s/.*://p')
+	printf '%s\n' $((now - ${old:-0}))
+}
+
+# mpc_has_agent_counters: mpconvctl -j stats has a non-empty "agent"
+# section (the agent's counters: errors by code, fastclose_sent, ...)
+mpc_has_agent_counters() {
+	local j
+	j=$(mpc_ctl -j stats 2>/dev/null) || return 1
+	case $j in *'"agent":{"'*) return 0 ;; esac
+	return 1
+}
+
+# mpc_has_conns_cmd: mpconvctl has the `conns` subcommand
+mpc_has_conns_cmd() {
+	mpc_ctl -j conns >/dev/null 2>&1
+}
+
+# mpc_conns_n: connections in the converter's table (`mpconvctl -j
+# conns`); prints nothing and returns 1 without that subcommand
+mpc_conns_n() {
+	local out
+	out=$(mpc_ctl -j conns 2>/dev/null) || return 1
+	printf '%s\n' "$out" | { grep -o '"id":' || true; } | wc -l
+}
+
+# mpc_flows_n: entries of the pinned flow table (bpftool, root namespace)
+mpc_flows_n() {
+	bpftool map dump pinned "$MPC_PIN/mpc_flows" 2>/dev/null | grep -c '"key":' || true
+}
+
+# mpc_wait_state_gone SECS: until the converter holds no connection and no
+# flow (mpconvctl conns, when it exists, and mpc_flows); 1 on timeout
+mpc_wait_state_gone() {
+	local secs=$1 i n f
+	for i in $(seq $((secs * 10))); do
+		n=$(mpc_conns_n 2>/dev/null || echo 0)
+		f=$(mpc_flows_n)
+		[ "${n:-0}" -eq 0 ] && [ "${f:-0}" -eq 0 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# mpc_log_has REGEX: the current agent log matches (grep -E)
+mpc_log_has() {
+	grep -Eq -- "$1" "$MPC_LOG" 2>/dev/null
+}
+
+# ---- packet captures ---------------------------------------------------------
+
+# pcap_start NS IFACE FILE [FILTER...]: tcpdump in the background (PCAP_PID),
+# returns once it listens. Stop with pcap_stop before reading FILE.
+pcap_start() {
+	local ns=$1 dev=$2 file=$3 i
+	shift 3
+	bg_start "$ns" tcpdump -i "$dev" -n -U -s 256 -w "$file" "$@" \
+		>/dev/null 2>"$file.err"
+	PCAP_PID=$BG_PID
+	for i in $(seq 50); do
+		grep -q 'listening on' "$file.err" 2>/dev/null && return 0
+		kill -0 "$PCAP_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	printf 'pcap_start: tcpdump on %s/%s did not start: %s\n' "$ns" "$dev" \
+		"$(tr '\n' ' ' <"$file.err")"
+	return 1
+}
+
+# pcap_stop [PID]: let the last packets in, then stop tcpdump (default
+# PCAP_PID)
+pcap_stop() {
+	local pid=${1:-$PCAP_PID}
+	[ -n "$pid" ] || return 0
+	sleep 0.3
+	kill -INT "$pid" 2>/dev/null || true
+	wait_pid_timeout "$pid" 3 >/dev/null || bg_stop "$pid"
+	return 0
+}
+
+# pcap_read FILE [FILTER...]: one line per packet (tcpdump -nr, absolute
+# timestamps, TCP flags as [S.], [P.], [R], ...)
+pcap_read() {
+	local file=$1
+	shift
+	tcpdump -nr "$file" -tt "$@" 2>/dev/null || true
+}
+
+# pcap_count FILE [FILTER...]: packets in FILE matching FILTER
+pcap_count() {
+	pcap_read "$@" | grep -c . || true
+}
