@@ -217,7 +217,45 @@ MPC_INLINE int mpc_tcpopt_walk(const __u8 *b, __u32 len, struct mpc_tcpopts *o)
 	mpc_memset(o, 0, sizeof(*o));
 	if (len > MPC_TCPOPT_MAXLEN)
 		return -MPC_E_LEN;
-	MPC_LOOP(MPC_TCPOPT_MAX_STEPS, mpc_tcpopt_step, &w);
+	/*
+	 * Fast path: Linux puts NOP NOP TS first on every segment of a
+	 * connection with timestamps. Taking it here saves three callback
+	 * rounds per packet, which were the data path's largest cost (perf
+	 * on the translation benchmark: the walker was ~45% of BPF time).
+	 */
+	if (len >= 12 && MPC_RD32(b, 0, MPC_TCPOPT_MASK) == 0x0101080a) {
+		o->flags |= MPC_TO_TS;
+		o->ts_off = 2;
+		o->tsval = MPC_RD32(b, 4, MPC_TCPOPT_MASK);
+		o->tsecr = MPC_RD32(b, 8, MPC_TCPOPT_MASK);
+		w.off = 12;
+		/* ... then one MPTCP option (a DSS) and at most three NOPs
+		 * of padding: the whole area of an MPTCP data segment */
+		if (len > 14 &&
+		    MPC_RD8(b, 12, MPC_TCPOPT_MASK) == MPC_TCPOPT_MPTCP) {
+			__u32 olen = MPC_RD8(b, 13, MPC_TCPOPT_MASK), pad;
+
+			pad = len - 12 - olen;
+			if (olen >= 3 && 12 + olen <= len && pad <= 3 &&
+			    (pad < 1 ||
+			     MPC_RD8(b, 12 + olen, MPC_TCPOPT_MASK) ==
+				     MPC_TCPOPT_NOP) &&
+			    (pad < 2 ||
+			     MPC_RD8(b, 13 + olen, MPC_TCPOPT_MASK) ==
+				     MPC_TCPOPT_NOP) &&
+			    (pad < 3 ||
+			     MPC_RD8(b, 14 + olen, MPC_TCPOPT_MASK) ==
+				     MPC_TCPOPT_NOP)) {
+				o->flags |= MPC_TO_MPTCP;
+				o->n_mptcp = 1;
+				o->mptcp_off[0] = 12;
+				o->mptcp_len[0] = olen;
+				w.off = len;
+			}
+		}
+	}
+	if (w.off < len)
+		MPC_LOOP(MPC_TCPOPT_MAX_STEPS, mpc_tcpopt_step, &w);
 	o->len = w.off;
 	return w.rc;
 }

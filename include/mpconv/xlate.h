@@ -202,7 +202,10 @@ MPC_INLINE int mpc_seg_mptcp_scan(const struct mpc_seg *s,
 	struct mpc_scan_ctx x = {.s = s, .m = m, .opt = scratch};
 
 	mpc_memset(m, 0, sizeof(*m));
-	if (s->to.n_mptcp)
+	/* one MPTCP option (a DSS) is the common case: no loop for it */
+	if (s->to.n_mptcp == 1)
+		mpc_scan_one(0, &x);
+	else if (s->to.n_mptcp)
 		MPC_LOOP(MPC_TCPOPT_MAX_MPTCP, mpc_scan_one, &x);
 	return (int)x.why;
 }
