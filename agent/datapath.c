@@ -27,6 +27,50 @@
 #define BPF_FS_MAGIC 0xcafe4a11
 #endif
 
+static bool has_helper(enum bpf_prog_type t, enum bpf_func_id id)
+{
+	return libbpf_probe_bpf_helper(t, id, NULL) == 1;
+}
+
+int mpc_probe_features(struct mpc_features *f)
+{
+	static const struct {
+		enum bpf_func_id id;
+		const char *name;
+		const char *since;
+	} need[] = {
+		{BPF_FUNC_loop, "bpf_loop", "5.17"},
+		{BPF_FUNC_xdp_load_bytes, "bpf_xdp_load_bytes", "5.18"},
+		{BPF_FUNC_ringbuf_output, "bpf_ringbuf_output", "5.8"},
+		{BPF_FUNC_fib_lookup, "bpf_fib_lookup", "4.18"},
+	};
+	size_t i;
+	int fd;
+
+	memset(f, 0, sizeof(*f));
+	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		if (!has_helper(BPF_PROG_TYPE_XDP, need[i].id)) {
+			log_err("kernel lacks the BPF helper %s (Linux >= %s): "
+				"the data path cannot load",
+				need[i].name, need[i].since);
+			return -EOPNOTSUPP;
+		}
+	}
+	f->sched_cls =
+		libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SCHED_CLS, NULL) ==
+			1 &&
+		has_helper(BPF_PROG_TYPE_SCHED_CLS, BPF_FUNC_redirect_neigh);
+	fd = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
+	f->af_xdp = fd >= 0;
+	if (fd >= 0)
+		close(fd);
+	log_info("kernel features: bpf_loop yes, TC data path %s, AF_XDP %s "
+		 "(not needed: the slow path is a ring buffer)",
+		 f->sched_cls ? "yes" : "no (no sched_cls/redirect_neigh)",
+		 f->af_xdp ? "yes" : "no");
+	return 0;
+}
+
 int mpc_bpffs_ensure(const char *pin_root)
 {
 	struct statfs sfs;
@@ -62,6 +106,13 @@ int mpc_dp_open(struct mpc_dp *dp, const struct mpc_config *c)
 	int err;
 
 	memset(dp, 0, sizeof(*dp));
+	err = mpc_probe_features(&dp->feat);
+	if (err)
+		return err;
+	if (c->datapath == MPC_DP_TC && !dp->feat.sched_cls) {
+		log_err("datapath tc requested, but the kernel cannot run it");
+		return -EOPNOTSUPP;
+	}
 	err = mpc_bpffs_ensure(c->pin_root);
 	if (err)
 		return err;

@@ -37,6 +37,8 @@ struct mpc_features {
 	bool native_xdp;   /* at least one interface took driver-mode XDP */
 	bool libxdp_multi; /* libxdp's multi-program dispatcher works */
 	bool tc_api;	   /* bpf_tc_* netlink attach works */
+	bool af_xdp;	   /* AF_XDP sockets exist (not used: see design) */
+	bool sched_cls;	   /* the kernel runs TC programs we need */
 };
 
 struct mpc_dp {
@@ -53,6 +55,24 @@ struct mpc_dp {
 
 /* >0 while libbpf warnings are expected and replaced by our own line */
 extern int mpc_quiet_libbpf;
+
+/*
+ * Probe what the kernel offers before loading: the helpers the data path
+ * cannot do without (bpf_loop, bpf_xdp_load_bytes, bpf_redirect_neigh)
+ * fail the start with one clear line; optional features (AF_XDP, the TC
+ * attach API) are logged in one line. Native XDP and the libxdp
+ * dispatcher are probed when attaching. Returns 0 or -EOPNOTSUPP.
+ */
+int mpc_probe_features(struct mpc_features *f);
+
+/*
+ * Probe what the kernel offers before loading: the helpers the data path
+ * cannot do without (bpf_loop, bpf_xdp_load_bytes, ...) fail the start with
+ * one clear line; optional features (AF_XDP, the TC data path) are logged
+ * in one line. Native XDP and the libxdp dispatcher are probed when
+ * attaching. Returns 0 or -EOPNOTSUPP.
+ */
+int mpc_probe_features(struct mpc_features *f);
 
 /* mount bpffs at /sys/fs/bpf if it is not there; 0 or -errno */
 int mpc_bpffs_ensure(const char *pin_root);
