@@ -91,50 +91,6 @@ MPC_INLINE bool is_service(const struct mpc_dp_config *cfg,
 	return false;
 }
 
-/* per-connection observations after a translation */
-MPC_INLINE void observe_up(struct mpc_conn *c, struct mpc_subflow *sf,
-			   const struct mpc_pkt *p,
-			   const struct mpc_xlate_out *o)
-{
-	/* one writer per subflow in practice: the CPU its packets hash to */
-	if (o->nonlinear)
-		sf->up_off = o->new_up_off;
-	__sync_fetch_and_add(&c->up_bytes, p->seg.paylen);
-	__sync_fetch_and_add(&c->up_pkts, 1);
-	c->last_up_ns = bpf_ktime_get_coarse_ns();
-	if (mpc_after(o->data_ack, c->max_data_ack))
-		c->max_data_ack = o->data_ack;
-	if (mpc_after(o->end_seq, c->leg_snd_nxt))
-		c->leg_snd_nxt = o->end_seq;
-	if (!(c->flags & MPC_CF_REPLY_ACKED) &&
-	    !mpc_before(o->data_ack, c->reply_end))
-		__sync_fetch_and_or(&c->flags, MPC_CF_REPLY_ACKED);
-	if ((o->flags & MPC_TH_FIN) && !(c->flags & MPC_CF_UP_FIN)) {
-		c->up_fin_dsn = o->fin_dsn;
-		__sync_fetch_and_or(&c->flags, MPC_CF_UP_FIN);
-	}
-}
-
-MPC_INLINE void observe_down(struct mpc_conn *c, const struct mpc_pkt *p,
-			     const struct mpc_xlate_out *o)
-{
-	__u32 dsn_end = p->seg.seq + c->down_off + p->seg.paylen;
-
-	__sync_fetch_and_add(&c->down_bytes, p->seg.paylen);
-	__sync_fetch_and_add(&c->down_pkts, 1);
-	c->last_down_ns = bpf_ktime_get_coarse_ns();
-	if ((p->seg.flags & MPC_TH_ACK) &&
-	    mpc_after(p->seg.ack, c->max_leg_ack))
-		c->max_leg_ack = p->seg.ack;
-	if (p->seg.flags & MPC_TH_FIN) {
-		dsn_end++;
-		if (!(c->flags & MPC_CF_DOWN_FIN))
-			__sync_fetch_and_or(&c->flags, MPC_CF_DOWN_FIN);
-	}
-	if (mpc_after(dsn_end, c->down_snd_nxt))
-		c->down_snd_nxt = dsn_end;
-}
-
 /*
  * Global functions: the verifier checks each once, on its own, instead of
  * once per path through the caller (the whole program inlined came to
@@ -302,11 +258,12 @@ MPC_INLINE int mpc_main(void *ctx, const bool xdp)
 	st->sack_trimmed += scr->out.sack_dropped;
 
 	if (flow->kind == MPC_FLOW_SUBFLOW) {
-		observe_up(conn, &conn->sf[sfi], p, &scr->out);
+		mpc_observe_up(conn, &conn->sf[sfi], &p->seg, &scr->out,
+			       bpf_ktime_get_coarse_ns());
 		st->up_xlate++;
 		st->up_bytes += p->seg.paylen;
 	} else {
-		observe_down(conn, p, &scr->out);
+		mpc_observe_down(conn, &p->seg, bpf_ktime_get_coarse_ns());
 		st->down_xlate++;
 		st->down_bytes += p->seg.paylen;
 	}

@@ -73,6 +73,18 @@ mpc_host_loop(__u32 n, long (*cb)(__u32, void *), void *ctx)
 #define MPC_LOOP(n, cb, ctx) mpc_host_loop((n), (cb), (ctx))
 #endif
 
+/*
+ * Counters and flags the data path updates from several CPUs: atomic in
+ * BPF, plain on the host (unit tests drive one connection at a time).
+ */
+#ifdef __bpf__
+#define MPC_ATOMIC_ADD(p, v) ((void)__sync_fetch_and_add((p), (v)))
+#define MPC_ATOMIC_OR(p, v) ((void)__sync_fetch_and_or((p), (v)))
+#else
+#define MPC_ATOMIC_ADD(p, v) ((void)(*(p) += (v)))
+#define MPC_ATOMIC_OR(p, v) ((void)(*(p) |= (v)))
+#endif
+
 #define MPC_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MPC_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MPC_MAX(a, b) ((a) > (b) ? (a) : (b))

@@ -77,7 +77,7 @@ struct mpc_subflow {
 	__u32 up_off;
 	__u32 down_off; /* our subflow seq = DSN_down + down_off */
 	__u32 ts_off;	/* leg TSval = subflow TSval + ts_off */
-	__u32 _pad2;
+	__u32 up_nxt;	/* peer's highest subflow seq + len seen (data path) */
 };
 
 struct mpc_conn {
@@ -109,8 +109,8 @@ struct mpc_conn {
 	__u32 leg_snd_nxt;  /* highest leg seq + len sent upstream */
 	__u32 down_snd_nxt; /* highest DSN_down + len sent downstream */
 	__u32 up_fin_dsn;   /* DSN of the peer's DATA_FIN (MPC_CF_UP_FIN) */
-	__u32 _pad3;
-	__u64 last_up_ns; /* bpf_ktime_get_ns() of the last packet */
+	__u32 down_fin_dsn; /* DSN of our DATA_FIN (MPC_CF_DOWN_FIN) */
+	__u64 last_up_ns;   /* bpf_ktime_get_ns() of the last packet */
 	__u64 last_down_ns;
 	__u64 up_bytes; /* payload bytes translated */
 	__u64 down_bytes;

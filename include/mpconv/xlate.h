@@ -28,6 +28,13 @@
 #define MPC_TH_ACK 0x10
 #define MPC_TH_URG 0x20
 
+/* how far behind the peer's subflow head a pure ACK may sit and keep
+ * its distance on the leg (a probe is 1 behind; reordered ACKs more) */
+#define MPC_PURE_ACK_SLACK 65535
+
+/* a Convert reply is at most 255 words (RFC 8803 6.1) */
+#define MPC_REPLY_MAX 1020
+
 /* what to do with a segment */
 enum mpc_xv {
 	MPC_XV_FORWARD = 0, /* send the translated segment */
@@ -42,7 +49,6 @@ enum mpc_xwhy {
 	MPC_XW_MPTCP_CTRL,   /* MP_FASTCLOSE, MP_TCPRST, MP_FAIL, MP_JOIN */
 	MPC_XW_INFINITE_MAP, /* infinite mapping: fallback, agent decides */
 	MPC_XW_DSS_CSUM,     /* checksummed DSS: not negotiated by us */
-	MPC_XW_NO_MAP,	     /* payload outside any mapping we can place */
 	MPC_XW_OPT_SPACE,    /* options do not fit 40 bytes */
 };
 
@@ -250,17 +256,37 @@ MPC_INLINE void mpc_xlate_up(const struct mpc_conn *c,
 
 		if (s->paylen || !m.data_fin) {
 			dsn = m.map_dsn + (rel - m.map_ssn);
-			/* the peer re-sent data at a new subflow position
-			 * (MPTCP-level retransmission, window probe): from
-			 * here on its subflow maps with the new offset, which
-			 * the data path stores in sf->up_off */
+			/* the peer sent data at a new subflow position for it
+			 * (MPTCP-level retransmission, window probe): if this
+			 * is new subflow data (at the peer's subflow head),
+			 * its subflow maps with the new offset from here on,
+			 * and the data path stores it in sf->up_off. Old
+			 * subflow data (a TCP retransmission of a segment
+			 * sent before the remap) changes nothing. */
+			o->nonlinear =
+				dsn != lin &&
+				!mpc_before(s->seq + s->paylen, sf->up_nxt);
 			o->new_up_off = s->seq - dsn;
-			o->nonlinear = dsn != lin;
 		} else { /* DATA_FIN alone: ssn 0, length 1 */
 			dsn = m.map_dsn + m.map_len - 1;
 		}
 	}
 	o->seq = dsn + c->up_off;
+	/* a segment that carries nothing for the leg (pure ACK, window
+	 * update, zero-window probe) goes where it stands relative to the
+	 * peer's subflow head, counted from the leg's head: after a remap
+	 * its subflow position says nothing reliable about DSNs, and a probe
+	 * one byte behind the head must stay one byte behind (out of the
+	 * server's window, so that it answers) */
+	if (!s->paylen && !m.data_fin && !(s->flags & MPC_TH_FIN) &&
+	    c->leg_snd_nxt) {
+		__u32 behind = sf->up_nxt - s->seq;
+
+		if (!sf->up_nxt || mpc_after(s->seq, sf->up_nxt) ||
+		    behind > MPC_PURE_ACK_SLACK)
+			behind = 0;
+		o->seq = c->leg_snd_nxt - behind;
+	}
 	o->end_seq = o->seq + s->paylen;
 	o->flags = s->flags & (MPC_TH_ACK | MPC_TH_PSH | MPC_TH_URG);
 	o->win = s->win;
@@ -280,9 +306,11 @@ MPC_INLINE void mpc_xlate_up(const struct mpc_conn *c,
 	else /* MP_CAPABLE ACK, plain peer: its subflow ACK, mapped */
 		o->data_ack = s->ack - sf->down_off;
 	o->ack = o->data_ack - c->down_off;
-	/* never acknowledge below the server's SYN (DATA_ACK still inside
-	 * the Convert reply) */
-	if (mpc_before(o->ack, c->leg_irs + 1))
+	/* never acknowledge below the server's SYN: a DATA_ACK inside the
+	 * Convert reply (at most 1020 bytes before its end; "before" alone
+	 * would also match every DATA_ACK 2^31 bytes later) */
+	if (mpc_before(o->data_ack, c->reply_end) &&
+	    c->reply_end - o->data_ack <= MPC_REPLY_MAX)
 		o->ack = c->leg_irs + 1;
 	if (m.signal)
 		o->notify = 1;
@@ -324,6 +352,10 @@ MPC_INLINE void mpc_xlate_down(const struct mpc_conn *c,
 	}
 	dsn = s->seq + c->down_off;
 	o->seq = dsn + sf->down_off;
+	/* our DATA_FIN took a DSN but no subflow sequence number */
+	if ((c->flags & (MPC_CF_DOWN_FIN | MPC_CF_PLAIN)) == MPC_CF_DOWN_FIN &&
+	    mpc_after(dsn, c->down_fin_dsn))
+		o->seq--;
 	o->end_seq = o->seq + s->paylen;
 	o->data_ack = s->ack - c->up_off;
 	o->ack = o->data_ack + sf->up_off;
@@ -333,6 +365,11 @@ MPC_INLINE void mpc_xlate_down(const struct mpc_conn *c,
 	if ((c->flags & (MPC_CF_UP_FIN | MPC_CF_PLAIN)) == MPC_CF_UP_FIN &&
 	    mpc_after(o->data_ack, c->up_fin_dsn))
 		o->ack--;
+	/* and never beyond what the peer sent on this subflow (after a
+	 * partial re-send the offset can overshoot; Linux drops segments
+	 * that acknowledge unsent data, payload and all) */
+	if (sf->up_nxt && mpc_after(o->ack, sf->up_nxt))
+		o->ack = sf->up_nxt;
 	o->win = s->win;
 	o->flags = s->flags & (MPC_TH_ACK | MPC_TH_PSH | MPC_TH_URG);
 	if (fin)
@@ -408,8 +445,13 @@ MPC_INLINE void mpc_xlate_down(const struct mpc_conn *c,
 					    MPC_CF_UP_FIN &&
 				    mpc_after(e, c->up_fin_dsn))
 					e--;
+				e += sf->up_off;
+				/* like the ACK: never past what the peer sent
+				 * (an emptied block is ignored by receivers) */
+				if (sf->up_nxt && mpc_after(e, sf->up_nxt))
+					e = sf->up_nxt;
 				MPC_WR32(o->opts, edges_off + k * 4,
-					 MPC_TCPOPT_MASK, e + sf->up_off);
+					 MPC_TCPOPT_MASK, e);
 			}
 			off = edges_off + n * MPC_TCPOLEN_SACK_BLOCK;
 		}
@@ -417,6 +459,58 @@ MPC_INLINE void mpc_xlate_down(const struct mpc_conn *c,
 	off += mpc_tcpopt_put_nops(o->opts, off, MPC_TCPOPT_MAXLEN);
 	o->optlen = off;
 	o->verdict = MPC_XV_FORWARD;
+}
+
+/*
+ * What the data path records after forwarding a translated segment: the
+ * observation fields of struct mpc_conn (see conn.h on who writes what).
+ * Shared with the unit tests, which drive connections through exactly
+ * these updates. now_ns: bpf_ktime_get_coarse_ns() in BPF.
+ */
+MPC_INLINE void mpc_observe_up(struct mpc_conn *c, struct mpc_subflow *sf,
+			       const struct mpc_seg *s,
+			       const struct mpc_xlate_out *o, __u64 now_ns)
+{
+	/* one writer per subflow in practice: the CPU its packets hash to */
+	if (o->nonlinear)
+		sf->up_off = o->new_up_off;
+	if (!sf->up_nxt || mpc_after(s->seq + s->paylen, sf->up_nxt))
+		sf->up_nxt = s->seq + s->paylen;
+	MPC_ATOMIC_ADD(&c->up_bytes, s->paylen);
+	MPC_ATOMIC_ADD(&c->up_pkts, 1);
+	c->last_up_ns = now_ns;
+	if (mpc_after(o->data_ack, c->max_data_ack))
+		c->max_data_ack = o->data_ack;
+	if (mpc_after(o->end_seq, c->leg_snd_nxt))
+		c->leg_snd_nxt = o->end_seq;
+	if (!(c->flags & MPC_CF_REPLY_ACKED) &&
+	    !mpc_before(o->data_ack, c->reply_end))
+		MPC_ATOMIC_OR(&c->flags, MPC_CF_REPLY_ACKED);
+	if ((o->flags & MPC_TH_FIN) && !(c->flags & MPC_CF_UP_FIN)) {
+		c->up_fin_dsn = o->fin_dsn;
+		MPC_ATOMIC_OR(&c->flags, MPC_CF_UP_FIN);
+	}
+}
+
+MPC_INLINE void mpc_observe_down(struct mpc_conn *c, const struct mpc_seg *s,
+				 __u64 now_ns)
+{
+	__u32 dsn_end = s->seq + c->down_off + s->paylen;
+
+	MPC_ATOMIC_ADD(&c->down_bytes, s->paylen);
+	MPC_ATOMIC_ADD(&c->down_pkts, 1);
+	c->last_down_ns = now_ns;
+	if ((s->flags & MPC_TH_ACK) && mpc_after(s->ack, c->max_leg_ack))
+		c->max_leg_ack = s->ack;
+	if (s->flags & MPC_TH_FIN) {
+		if (!(c->flags & MPC_CF_DOWN_FIN)) {
+			c->down_fin_dsn = dsn_end;
+			MPC_ATOMIC_OR(&c->flags, MPC_CF_DOWN_FIN);
+		}
+		dsn_end++;
+	}
+	if (mpc_after(dsn_end, c->down_snd_nxt))
+		c->down_snd_nxt = dsn_end;
 }
 
 #endif /* MPCONV_XLATE_H */
