@@ -45,14 +45,19 @@
 #define NSEC 1000000000ull
 #define MSEC 1000000ull
 
-#define LEG_SYN_RTO (1 * NSEC)
-#define SYNACK_RTO (1 * NSEC)
+#define LEG_SYN_RTO \
+	(200 * MSEC) /* below the client's 1 s SYN timer: a lost
+				    * leg SYN must not make it retransmit */
+#define SYNACK_RTO (300 * MSEC)
 #define SYNACK_TRIES 5
 #define REPLY_RTO (200 * MSEC)
 #define REPLY_TRIES 8
 #define ERR_RTO (500 * MSEC)
 #define ERR_TRIES 5
 #define DEAD_LINGER (3 * NSEC)
+#define CLOSED_LINGER \
+	(10 * NSEC) /* after a clean close: the peer's
+				   * subflow FIN may follow its DATA_FIN late */
 #define CLOSING_MAX (60 * NSEC)
 #define IDLE_DEFAULT (300 * NSEC)
 #define DSS_OVERHEAD 20 /* DSS with 4-byte DATA_ACK and DSN, padded */
@@ -84,6 +89,8 @@ struct conv_conn {
 	uint32_t user_len;
 	bool mptcp;
 	__u64 key_l, key_r, idsn_l, idsn_r;
+	uint32_t dsn_up0; /* the peer's first DSN (IDSN + 1), 32 bits */
+	bool have_key_r;  /* key_r known (MP_CAPABLE with both keys seen) */
 	uint32_t token_l;
 	struct side_opts copt, sopt;
 	uint32_t sf_iss;
@@ -307,7 +314,7 @@ static int conn_publish(struct conv *cv, struct conv_conn *c)
 		uint32_t leg_first = c->leg_iss + 1 + c->user_len;
 
 		if (c->mptcp) {
-			uint32_t dsn_up = (uint32_t)(c->idsn_r + 1);
+			uint32_t dsn_up = c->dsn_up0;
 			uint32_t dsn_dn = (uint32_t)(c->idsn_l + 1);
 
 			m.up_off = leg_first - dsn_up;
@@ -426,16 +433,17 @@ static uint32_t put_ts(uint8_t *o, uint32_t off, uint32_t val, uint32_t ecr)
 	return off + 12;
 }
 
-/* DSS with 4-byte DATA_ACK and DSN, as the data path writes them */
-static int put_dss(uint8_t *o, uint32_t off, uint32_t data_ack, bool map,
-		   uint32_t dsn, uint32_t ssn, uint16_t dll, bool fin)
+/* DSS with 4-byte DATA_ACK and DSN, as the data path writes them; no
+ * DATA_ACK while the peer's data sequence space is unknown */
+static int put_dss(uint8_t *o, uint32_t off, bool ack, uint32_t data_ack,
+		   bool map, uint32_t dsn, uint32_t ssn, uint16_t dll, bool fin)
 {
 	struct mpc_mptcp_opt d;
 	int n;
 
 	memset(&d, 0, sizeof(d));
 	d.subtype = MPC_MP_DSS;
-	d.flags = MPC_DSS_A;
+	d.flags = ack ? MPC_DSS_A : 0;
 	d.u.dss.data_ack = data_ack;
 	if (map) {
 		d.flags |= MPC_DSS_M;
@@ -581,8 +589,9 @@ static void send_reply(struct conv *cv, struct conv_conn *c)
 	if (c->copt.ts && c->sopt.ts)
 		off = put_ts(s.opts, off, c->sopt.tsval, c->cli_ts);
 	if (c->mptcp)
-		off += (uint32_t)put_dss(s.opts, off, (uint32_t)(c->idsn_r + 1),
-					 true, (uint32_t)(c->idsn_l + 1), 1,
+		off += (uint32_t)put_dss(s.opts, off, c->state != MPC_CS_NOKEY,
+					 c->dsn_up0, true,
+					 (uint32_t)(c->idsn_l + 1), 1,
 					 (uint16_t)c->reply_len, false);
 	opts_finish(&s, off);
 	s.data = c->reply;
@@ -613,7 +622,7 @@ static void rst_client(struct conv *cv, struct conv_conn *c, uint32_t seq,
 	seg_to_client(c, &s);
 	s.seq = seq;
 	s.flags = MPC_TH_RST;
-	if (fastclose && c->mptcp) {
+	if (fastclose && c->mptcp && c->have_key_r) {
 		struct mpc_mptcp_opt fc = {.subtype = MPC_MP_FASTCLOSE};
 
 		fc.u.fclose.rkey = c->key_r;
@@ -998,6 +1007,20 @@ static bool from_client(const struct conv_conn *c, const struct mpc_tcp_seg *s)
 	return s->sport == c->cport && !memcmp(s->src.a, c->cli.a, 16);
 }
 
+/* the Convert reply, for establish() and nokey() */
+static void build_reply(struct conv_conn *c)
+{
+	int n = mpc_conv_put_hdr(c->reply, MPC_CONV_CAP), t = 0;
+
+	/* + Extended TCP Header when the client asked with Extended Connect */
+	if (c->extended)
+		t = mpc_conv_put_xhdr(c->reply, (uint32_t)n, MPC_CONV_CAP,
+				      c->synack_opts, 0, c->synack_optlen);
+	n += t > 0 ? t : 0;
+	mpc_conv_set_total(c->reply, (uint32_t)n);
+	c->reply_len = (uint32_t)n;
+}
+
 static void establish(struct conv *cv, struct conv_conn *c,
 		      const struct mpc_tcp_seg *s)
 {
@@ -1005,19 +1028,7 @@ static void establish(struct conv *cv, struct conv_conn *c,
 
 	if (s->to.flags & MPC_TO_TS)
 		c->cli_ts = s->to.tsval;
-	/* the Convert reply: fixed header, + Extended TCP Header when the
-	 * client asked with an Extended Connect */
-	{
-		int n = mpc_conv_put_hdr(c->reply, MPC_CONV_CAP), t = 0;
-
-		if (c->extended)
-			t = mpc_conv_put_xhdr(c->reply, (uint32_t)n,
-					      MPC_CONV_CAP, c->synack_opts, 0,
-					      c->synack_optlen);
-		n += t > 0 ? t : 0;
-		mpc_conv_set_total(c->reply, (uint32_t)n);
-		c->reply_len = (uint32_t)n;
-	}
+	build_reply(c);
 	c->state = MPC_CS_ESTABLISHED;
 	if (conn_publish(cv, c)) {
 		log_err("conn %u: publish: %s", conn_id(cv, c),
@@ -1075,6 +1086,58 @@ static void forward_up(struct conv *cv, struct conv_conn *c,
 	send_seg(cv, &out);
 }
 
+static void nokey(struct conv *cv, struct conv_conn *c,
+		  const struct mpc_tcp_seg *s)
+{
+	if (s->to.flags & MPC_TO_TS)
+		c->cli_ts = s->to.tsval;
+	build_reply(c);
+	c->state = MPC_CS_NOKEY;
+	conn_set_state(cv, c, c->state);
+	cv->st.nokey++;
+	send_reply(cv, c);
+	c->tries = 0;
+	c->rto = REPLY_RTO;
+	c->since = now_ns();
+	c->deadline = c->since + c->rto;
+}
+
+/* NOKEY: the first mapping tells where the peer's data sequence starts */
+static void nokey_learn(struct conv *cv, struct conv_conn *c,
+			struct mpc_tcp_seg *s)
+{
+	struct mpc_mptcp_opt o;
+
+	if (mptcp_first(s, MPC_MP_CAPABLE, &o) &&
+	    (o.variant == MPC_CAP_ACK || o.variant == MPC_CAP_DATA) &&
+	    o.u.cap.rkey == c->key_l) {
+		c->key_r = o.u.cap.skey;
+		c->have_key_r = true;
+		mpc_mptcp_key_sha(c->key_r, NULL, &c->idsn_r);
+		c->dsn_up0 = (uint32_t)(c->idsn_r + 1);
+	} else if (mptcp_first(s, MPC_MP_DSS, &o) && (o.flags & MPC_DSS_M) &&
+		   o.u.dss.dll && s->dlen) {
+		/* relative subflow seq 1 is the first byte after the SYN */
+		c->dsn_up0 = (uint32_t)o.u.dss.dsn - o.u.dss.ssn + 1;
+	} else if (s->dlen && s->to.n_mptcp == 0) {
+		/* data without any MPTCP option: the client fell back to
+		 * plain TCP (RFC 8684 3.7; Linux does after a lost SYN/ACK).
+		 * Our reply sits at the same subflow positions either way. */
+		c->mptcp = false;
+		cv->st.fallback++;
+	} else {
+		return; /* a pure ACK: nothing to learn yet */
+	}
+	c->state = MPC_CS_ESTABLISHED;
+	if (conn_publish(cv, c))
+		return;
+	cv->st.established++;
+	c->tries = 0;
+	c->rto = REPLY_RTO;
+	c->deadline = now_ns() + c->rto;
+	forward_up(cv, c, s);
+}
+
 static void on_handshake(struct conv *cv, struct conv_conn *c,
 			 struct mpc_tcp_seg *s)
 {
@@ -1100,6 +1163,10 @@ static void on_handshake(struct conv *cv, struct conv_conn *c,
 				err_send(cv, c);
 			return;
 		}
+		if (c->state == MPC_CS_NOKEY) {
+			nokey_learn(cv, c, s);
+			return;
+		}
 		if (c->state == MPC_CS_ERROR) {
 			/* an ACK of our FIN ends it; anything else: resend */
 			if ((s->flags & MPC_TH_ACK) &&
@@ -1121,6 +1188,13 @@ static void on_handshake(struct conv *cv, struct conv_conn *c,
 				 * same, it cannot be our MPTCP connection */
 				if (s->to.n_mptcp == 0) {
 					c->mptcp = false;
+				} else if (mptcp_first(s, MPC_MP_DSS, &cap)) {
+					/* a DSS without keys: Linux does this
+					 * after retransmitting its SYN. Reply
+					 * now; learn the peer's DSN base from
+					 * its first mapping (RFC 8684 3.3.1) */
+					nokey(cv, c, s);
+					return;
 				} else {
 					rst_client(cv, c, c->sf_iss + 1, false);
 					rst_server(cv, c, c->leg_iss + 1);
@@ -1129,7 +1203,9 @@ static void on_handshake(struct conv *cv, struct conv_conn *c,
 				}
 			} else {
 				c->key_r = cap.u.cap.skey;
+				c->have_key_r = true;
 				mpc_mptcp_key_sha(c->key_r, NULL, &c->idsn_r);
+				c->dsn_up0 = (uint32_t)(c->idsn_r + 1);
 			}
 		}
 		establish(cv, c, s);
@@ -1197,8 +1273,8 @@ static void send_sf_fin(struct conv *cv, struct conv_conn *c,
 	if (m->flags & MPC_CF_SF_TS)
 		off = put_ts(s.opts, off, c->sopt.tsval, c->cli_ts);
 	if (c->mptcp)
-		off += (uint32_t)put_dss(s.opts, off, data_ack, false, 0, 0, 0,
-					 false);
+		off += (uint32_t)put_dss(s.opts, off, true, data_ack, false, 0,
+					 0, 0, false);
 	opts_finish(&s, off);
 	send_seg(cv, &s);
 	c->sf_fin_sent = true;
@@ -1221,6 +1297,33 @@ static void ack_client_fin(struct conv *cv, struct conv_conn *c,
 	send_seg(cv, &s);
 }
 
+/*
+ * The leg finished both ways: the server acknowledged the FIN we
+ * forwarded for the peer's DATA_FIN, and the peer DATA_ACKed the server's
+ * FIN. A RST from either side after that is the normal end of a socket
+ * (a passive closer has no TIME_WAIT), not a failure to pass on.
+ */
+static bool leg_done(const struct mpc_conn *m)
+{
+	if ((m->flags & (MPC_CF_UP_FIN | MPC_CF_DOWN_FIN)) !=
+	    (MPC_CF_UP_FIN | MPC_CF_DOWN_FIN))
+		return false;
+	return !mpc_before(m->max_leg_ack, m->up_fin_dsn + m->up_off + 1) &&
+	       !mpc_before(m->max_data_ack, m->down_fin_dsn + 1);
+}
+
+/* a clean end: close our side of the subflow, keep answering a while */
+static void closed_clean(struct conv *cv, struct conv_conn *c,
+			 const struct mpc_conn *m)
+{
+	if (c->mptcp && !c->sf_fin_sent)
+		send_sf_fin(cv, c, m);
+	conn_set_state(cv, c, MPC_CS_DEAD);
+	c->since = now_ns();
+	c->deadline = c->since + (c->sf_fin_rcvd ? DEAD_LINGER : CLOSED_LINGER);
+	cv->st.closed_clean++;
+}
+
 static void on_control(struct conv *cv, struct conv_conn *c,
 		       struct mpc_tcp_seg *s, uint8_t why)
 {
@@ -1235,6 +1338,10 @@ static void on_control(struct conv *cv, struct conv_conn *c,
 			c->cli_ts = s->to.tsval;
 		if ((s->flags & MPC_TH_RST) ||
 		    mptcp_first(s, MPC_MP_FASTCLOSE, &o)) {
+			if (leg_done(&m)) {
+				go_dead(cv, c);
+				return;
+			}
 			cv->st.client_rst++;
 			rst_server(cv, c, m.leg_snd_nxt);
 			if (!(s->flags & MPC_TH_RST))
@@ -1277,6 +1384,10 @@ static void on_control(struct conv *cv, struct conv_conn *c,
 	}
 	/* from the server */
 	if (s->flags & MPC_TH_RST) {
+		if (leg_done(&m)) {
+			closed_clean(cv, c, &m);
+			return;
+		}
 		cv->st.leg_rst++;
 		rst_client(cv, c, sf_snd_nxt(&m), true);
 		go_dead(cv, c);
@@ -1306,6 +1417,8 @@ static void on_closed(struct conv *cv, struct conv_conn *c,
 			send_sf_fin(cv, c, &m);
 		else
 			ack_client_fin(cv, c, &m);
+		/* both subflow FINs exchanged: a short linger is enough */
+		c->deadline = now_ns() + DEAD_LINGER;
 	}
 }
 
@@ -1460,6 +1573,22 @@ static void tick_conn(struct conv *cv, struct conv_conn *c, uint64_t now)
 		if (now >= c->deadline)
 			conn_free(cv, c);
 		return;
+	case MPC_CS_NOKEY:
+		/* the reply until the peer sends data, then its mapping */
+		if (now - c->since > CLOSING_MAX) {
+			rst_client(cv, c, c->sf_iss + 1 + c->reply_len, false);
+			rst_server(cv, c, c->leg_iss + 1 + c->user_len);
+			conn_free(cv, c);
+			return;
+		}
+		if (now >= c->deadline && c->tries < REPLY_TRIES) {
+			cv->st.reply_retx++;
+			c->tries++;
+			c->rto *= 2;
+			c->deadline = now + c->rto;
+			send_reply(cv, c);
+		}
+		return;
 	default:
 		break;
 	}
@@ -1480,6 +1609,12 @@ static void tick_conn(struct conv *cv, struct conv_conn *c, uint64_t now)
 			c->user_acked = true;
 		else if (now >= c->deadline)
 			send_leg_ack(cv, c, true);
+	}
+	/* both directions closed at the data level: close our side of the
+	 * subflow (RFC 8684 3.3.3) and stop forwarding to the finished leg */
+	if (leg_done(&m)) {
+		closed_clean(cv, c, &m);
+		return;
 	}
 	/* our DATA_FIN DATA_ACKed and the client closed its subflow: close
 	 * ours (RFC 8684 3.3.3) */

@@ -122,6 +122,7 @@ static const char *state_name(__u32 s)
 		[MPC_CS_CLOSING] = "closing",
 		[MPC_CS_ERROR] = "error-answer",
 		[MPC_CS_DEAD] = "dead",
+		[MPC_CS_NOKEY] = "nokey",
 	};
 
 	return s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";

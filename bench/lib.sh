@@ -52,7 +52,7 @@ calc() {
 # busy = user + nice + system + irq + softirq (guest time is inside user;
 # idle, iowait and steal are not busy)
 cpu_snap() {
-	awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8, $8; exit }' /proc/stat
+	awk '$1 == "cpu" { printf "%.0f %.0f\n", $2 + $3 + $4 + $7 + $8, $8; exit }' /proc/stat
 }
 
 # _proc_tree PID: PID and all its descendants (through
@@ -84,7 +84,7 @@ proc_ticks() {
 		sub(/^.*\) /, "")
 		# now $1 = state (field 3); utime = field 14 -> $12
 		s += $12 + $13 + $14 + $15
-	} END { print s + 0 }'
+	} END { printf "%.0f\n", s }'
 }
 
 # proc_children_n PID: number of live children
@@ -130,15 +130,16 @@ slab_objsize() {
 	awk -v n="$1" '$1 == n { print $4; f = 1 } END { if (!f) print 0 }' /proc/slabinfo 2>/dev/null
 }
 
-# ns_sock_mem NS: "TCP_SOCKETS MPTCP_SOCKETS SKMEM_BYTES" in NS: sockets
-# in any state but LISTEN (ss -t also lists MPTCP subflows), and the
-# buffer memory they hold: skmem r (receive queue) + t (in flight below
-# TCP) + w (write queue) of the TCP sockets, forward-alloc quota excluded
+# ns_sock_mem NS: "TCP_SOCKETS MPTCP_SOCKETS SKMEM_BYTES" in NS: established
+# sockets (ss -t also lists MPTCP subflows; TIME-WAIT ones of earlier tests
+# are left out, they expire while we measure), and the buffer memory they
+# hold: skmem r (receive queue) + t (in flight below TCP) + w (write
+# queue) of the TCP sockets, forward-alloc quota excluded
 ns_sock_mem() {
 	local ns=$1 ntcp nmp skm
-	ntcp=$(ip netns exec "$ns" ss -tnH state all exclude listening | grep -c . || true)
-	nmp=$(ip netns exec "$ns" ss -MnH state all exclude listening | grep -c . || true)
-	skm=$(ip netns exec "$ns" ss -tmnH state all exclude listening | awk '{
+	ntcp=$(ip netns exec "$ns" ss -tnH state established | grep -c . || true)
+	nmp=$(ip netns exec "$ns" ss -MnH state established | grep -c . || true)
+	skm=$(ip netns exec "$ns" ss -tmnH state established | awk '{
 		if (match($0, /skmem:\([^)]*\)/)) {
 			s = substr($0, RSTART + 7, RLENGTH - 8); n = split(s, f, ",")
 			for (i = 1; i <= n; i++) {
@@ -147,7 +148,7 @@ ns_sock_mem() {
 				else if (f[i] ~ /^w[0-9]/) b += substr(f[i], 2)
 			}
 		}
-	} END { print b + 0 }')
+	} END { printf "%.0f\n", b }')
 	printf '%s %s %s\n' "$ntcp" "$nmp" "$skm"
 }
 
@@ -219,11 +220,13 @@ bpf_prog_ids() {
 # bpf_stats_snap ID...: "RUN_TIME_NS RUN_CNT" summed over the programs
 # (needs kernel.bpf_stats_enabled=1; 0 0 otherwise)
 bpf_stats_snap() {
-	local id t=0 c=0 line
+	local id t=0 c=0 tt cc
 	for id in "$@"; do
-		line=$(bpftool prog show id "$id" 2>/dev/null | head -1) || continue
-		t=$((t + $(printf '%s\n' "$line" | awk '{ for (i = 1; i < NF; i++) if ($i == "run_time_ns") v = $(i + 1) } END { print v + 0 }')))
-		c=$((c + $(printf '%s\n' "$line" | awk '{ for (i = 1; i < NF; i++) if ($i == "run_cnt") v = $(i + 1) } END { print v + 0 }')))
+		# the first line: "ID: TYPE name NAME ... run_time_ns T run_cnt C"
+		read -r tt cc < <(bpftool prog show id "$id" 2>/dev/null | awk 'NR == 1 {
+			for (i = 1; i < NF; i++) { if ($i == "run_time_ns") t = $(i + 1); if ($i == "run_cnt") c = $(i + 1) }
+		} END { printf "%.0f %.0f\n", t, c }') || continue
+		t=$((t + tt)) c=$((c + cc))
 	done
 	printf '%s %s\n' "$t" "$c"
 }

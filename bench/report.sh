@@ -9,6 +9,7 @@
 #
 # env: BENCH_DOCS (default docs/ of the repository), BENCH_PLOTS=0 to skip
 # gnuplot.
+# shellcheck disable=SC2016 # markdown backquotes inside single quotes
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -61,7 +62,8 @@ val() {
 fmt() {
 	awk -v x="$1" 'BEGIN {
 		a = (x < 0) ? -x : x
-		if (a >= 1000) printf "%.0f", x
+		if (x == int(x) && a < 1e9) printf "%d", x
+		else if (a >= 1000) printf "%.0f", x
 		else if (a >= 100) printf "%.0f", x
 		else if (a >= 10) printf "%.1f", x
 		else if (a >= 1) printf "%.2f", x
@@ -93,6 +95,8 @@ cell() {
 		read -r _ n med lo hi nb <<<"$v"
 		s=$(fmt "$med")
 		[ "$n" -le 1 ] || s="$s ($(fmt "$lo")–$(fmt "$hi"))"
+		# xfer reports connect_s in whole milliseconds
+		case $3 in connect_p*) s=$(printf '%s' "$s" | sed -E 's/(^|[ (–])0([ )–]|$)/\1<1\2/g; s/(^|[ (–])0([ )–]|$)/\1<1\2/g') ;; esac
 		[ "$nb" = 0 ] || s="$s, $nb run(s) failed"
 		printf '%s' "$s"
 		;;
@@ -167,7 +171,7 @@ plot_data() {
 	shift
 	: >"$f"
 	for cfg in $CONFIGS; do
-		line="\"$(label "$cfg" | sed 's/^(\(.\)) /(\1)\\n/')\""
+		line="\"$(label "$cfg")\""
 		any=0
 		for tm in "$@"; do
 			v=$(awk -F, -v c="$cfg" -v t="${tm%%:*}" -v x="${tm#*:}" \
@@ -180,30 +184,54 @@ plot_data() {
 	return 0
 }
 
+PLOTTED=" "
+
+# img NAME ALT: the markdown image line if NAME was plotted in this run
+img() {
+	case $PLOTTED in
+	*" $1 "*) printf '![%s](img/%s)\n\n' "$2" "$1" ;;
+	esac
+	return 0
+}
+
 gp_bars() {
 	# gp_bars OUT TITLE YLABEL DATA TITLE1 [TITLE2...]
 	local out=$1 title=$2 ylabel=$3 data=$4 i=0 t plots=''
 	shift 4
+	# nothing to plot: no image (and none of an older run is referenced)
+	[ -s "$data" ] || { rm -f "$out"; return 0; }
+	# y axis up to 1.6 x the largest median: an outlier's error bar is
+	# clipped instead of flattening every bar (the tables have the values)
+	local ymax
+	ymax=$(awk -F'" ' '{ n = split($2, v, " "); for (i = 1; i <= n; i += 3) if (v[i] != "?" && v[i] + 0 > m) m = v[i] + 0 }
+		END { printf "%.6g", (m > 0 ? m * 1.6 : 1) }' "$data")
 	for t in "$@"; do
 		plots="$plots${plots:+, }'$data' using $((2 + 3 * i)):$((3 + 3 * i)):$((4 + 3 * i)):xtic(1) title '$t'"
 		i=$((i + 1))
 	done
-	gnuplot <<-EOF
-		set terminal pngcairo size 960,480 font 'sans,10'
+	if gnuplot 2>"$TMPD/gnuplot.err" <<-EOF
+		set terminal pngcairo size 1200,500 font 'sans,10'
 		set output '$out'
 		set title '$title'
 		set ylabel '$ylabel'
-		set yrange [0:*]
+		set yrange [0:$ymax]
+		set xtics rotate by -20 scale 0
+		set bmargin 7
 		set grid ytics
 		set key outside right top
 		set datafile missing '?'
-		set bmargin 4
 		set style data histogram
 		set style histogram errorbars gap 2 lw 1
 		set style fill solid 0.8 border -1
 		set boxwidth 0.9
 		plot $plots
 	EOF
+	then
+		PLOTTED="$PLOTTED$(basename "$out") "
+	else
+		echo "report: gnuplot failed for $out" >&2
+		rm -f "$out"
+	fi
 }
 
 make_plots() {
@@ -221,17 +249,36 @@ make_plots() {
 		"$TMPD/conn.dat" "connections/s"
 }
 
+# bg_line: what the background samples say
+bg_line() {
+	local mx
+	mx=$(awk -F, '$2 == "background" && $3 == "bg_pct" && $6 == "ok" { if ($5 + 0 >= m) { m = $5 + 0; w = $1 " run " $4 } }
+		END { if (w != "") printf "%s %% (%s)", m, w }' "$CSV")
+	printf '%s %% before the run, %s %% after (2 s samples, %% of all CPUs)' "$(m background_pct_start)" "$(m background_pct_end)"
+	[ -z "$mx" ] || printf '; before each configuration (1 s): at most %s' "$mx"
+	# which other processes were busy: names only, most frequent first
+	local n tops
+	n=$(grep -c '^background_top\.[^=]*=.' "$META" || true)
+	tops=$(awk -F= '/^background_top[^=]*=./ { v = substr($0, index($0, "=") + 1)
+			k = split(v, a, /, /); for (i = 1; i <= k; i++) { sub(/ \(.*$/, "", a[i]); c[a[i]]++ } }
+		END { for (p in c) print c[p], p }' "$META" | sort -rn | head -n 4 | awk '{ printf "%s%s", (NR > 1 ? ", " : ""), $2 }')
+	local q
+	q=$(m knobs | grep -o 'BENCH_QUIET_PCT=[^ ]*' | cut -d= -f2 || true)
+	[ -z "$tops" ] || printf '; **disturbed**: %s of the configuration starts above %s %%, busiest processes then: %s (other work on the machine; details in the .meta file)' \
+		"${n:-0}" "${q:-10}" "$tops"
+}
+
 # ---- document ------------------------------------------------------------------------
 
 make_plots
 rel=${base#"$MPC_ROOT"/}
-size=$(m knobs | grep -o 'BENCH_SIZE=[^ ]*' | cut -d= -f2)
-conns=$(m knobs | grep -o 'BENCH_CONNS=[^ ]*' | cut -d= -f2)
-par=$(m knobs | grep -o 'BENCH_CONN_PARALLEL=[^ ]*' | cut -d= -f2)
-csize=$(m knobs | grep -o 'BENCH_CONN_SIZE=[^ ]*' | cut -d= -f2)
-idle=$(m knobs | grep -o 'BENCH_IDLE_CONNS=[^ ]*' | cut -d= -f2)
-reps=$(m knobs | grep -o 'BENCH_REPEAT=[^ ]*' | cut -d= -f2)
-short=$(m knobs | grep -o 'BENCH_SHORT_LINKS=[^ ]*' | cut -d= -f2)
+size=$(m knobs | grep -o 'BENCH_SIZE=[^ ]*' | cut -d= -f2 || true)
+conns=$(m knobs | grep -o 'BENCH_CONNS=[^ ]*' | cut -d= -f2 || true)
+par=$(m knobs | grep -o 'BENCH_CONN_PARALLEL=[^ ]*' | cut -d= -f2 || true)
+csize=$(m knobs | grep -o 'BENCH_CONN_SIZE=[^ ]*' | cut -d= -f2 || true)
+idle=$(m knobs | grep -o 'BENCH_IDLE_CONNS=[^ ]*' | cut -d= -f2 || true)
+reps=$(m knobs | grep -o 'BENCH_REPEAT=[^ ]*' | cut -d= -f2 || true)
+short=$(m knobs | grep -o 'BENCH_SHORT_LINKS=[^ ]*' | cut -d= -f2 || true)
 [ "$short" = 12 ] && short_txt="both links" || short_txt="link 1 only"
 
 {
@@ -261,7 +308,7 @@ short=$(m knobs | grep -o 'BENCH_SHORT_LINKS=[^ ]*' | cut -d= -f2)
 		| veth offloads (m1) | $(m offloads) |
 		| socat / haproxy | $(m socat) / $(m haproxy) |
 		| perf (cycles, instructions) | $(m perf) |
-		| background CPU load | $(m background_pct_start) % before, $(m background_pct_end) % after (of all CPUs, over 2 s)$( [ -z "$(m background_top)$(m background_top_end)" ] || printf '; **disturbed**: %s' "$(m background_top) $(m background_top_end)") |
+		| background CPU load | $(bg_line) |
 		| duration of the run | $(m duration_s) s |
 
 		## Configurations
@@ -274,7 +321,6 @@ short=$(m knobs | grep -o 'BENCH_SHORT_LINKS=[^ ]*' | cut -d= -f2)
 		if [ -n "$why" ]; then
 			printf '| %s | **not available yet: %s** |\n' "$(label "$cfg")" "$why"
 		else
-			# shellcheck disable=SC2016 # markdown backquotes
 			printf '| %s | `%s` |\n' "$(label "$cfg")" "$(m "cmd.$cfg" | sed "s|$MPC_ROOT/||g; s|/tmp/mpc-e2e-[^ ]*/|TMP/|g")"
 		fi
 	done
@@ -292,7 +338,7 @@ short=$(m knobs | grep -o 'BENCH_SHORT_LINKS=[^ ]*' | cut -d= -f2)
 	EOF
 	table "| configuration | link 1, upload | link 1, download | both links, upload | both links, download | data subflows (both links) |" \
 		bulk_l1_up:gbps bulk_l1_down:gbps bulk_l12_up:gbps bulk_l12_down:gbps bulk_l12_up:subflows
-	printf '![Bulk throughput per configuration](img/bench-throughput.png)\n\n'
+	img bench-throughput.png "Bulk throughput per configuration"
 	cat <<-EOF
 		## CPU per GB moved (link 1)
 
@@ -301,16 +347,21 @@ short=$(m knobs | grep -o 'BENCH_SHORT_LINKS=[^ ]*' | cut -d= -f2)
 	EOF
 	table "| configuration | whole machine, upload | whole machine, download | of which softirq, up / down | converter processes, upload | converter processes, download |" \
 		bulk_l1_up:cpu_s_gb bulk_l1_down:cpu_s_gb bulk_l1_up:softirq_s_gb+bulk_l1_down:softirq_s_gb bulk_l1_up:conv_cpu_s_gb bulk_l1_down:conv_cpu_s_gb
-	printf '![CPU-seconds per GB per configuration](img/bench-cpu.png)\n\n'
+	img bench-cpu.png "CPU-seconds per GB per configuration"
 	printf 'Both links (CPU-s/GB, whole machine / converter processes):\n\n'
 	table "| configuration | upload, machine | download, machine | upload, converter | download, converter |" \
 		bulk_l12_up:cpu_s_gb bulk_l12_down:cpu_s_gb bulk_l12_up:conv_cpu_s_gb bulk_l12_down:conv_cpu_s_gb
+	if grep ',bpf_ns_pkt,' "$CSV" >/dev/null; then
+		printf 'mpconv datapath during the bulk runs, from the BPF programs'"'"' own run time\n'
+		printf '(`kernel.bpf_stats_enabled`): CPU-s/GB and ns per program run, link 1:\n\n'
+		table "| configuration | BPF CPU-s/GB up | BPF CPU-s/GB down | ns/run up | ns/run down |" \
+			bulk_l1_up:bpf_s_gb bulk_l1_down:bpf_s_gb bulk_l1_up:bpf_ns_pkt bulk_l1_down:bpf_ns_pkt
+	fi
 	if ! m perf | grep '^unavailable' >/dev/null; then
 		printf 'perf stat -a, link 1 (Gcycles per GB, instructions per cycle):\n\n'
 		table "| configuration | Gcycles/GB up | Gcycles/GB down | IPC up | IPC down |" \
 			bulk_l1_up:gcycles_gb bulk_l1_down:gcycles_gb bulk_l1_up:ipc bulk_l1_down:ipc
 	else
-		# shellcheck disable=SC2016 # markdown backquotes
 		printf 'Cycles and instructions (`perf stat -a -e cycles,instructions`): %s.\n\n' "$(m perf)"
 	fi
 	cat <<-EOF
@@ -319,7 +370,7 @@ short=$(m knobs | grep -o 'BENCH_SHORT_LINKS=[^ ]*' | cut -d= -f2)
 	EOF
 	table "| configuration | connections/s | CPU-ms per connection, machine | CPU-ms per connection, converter processes | connect p50 / p99 (ms) | connect to answer p50 | p90 | p99 (ms) | connection time p50 / p99 (ms) |" \
 		conn:conns_s conn:cpu_ms_conn conn:conv_cpu_ms_conn conn:connect_p50_ms+conn:connect_p99_ms conn:ttfb_p50_ms conn:ttfb_p90_ms conn:ttfb_p99_ms conn:life_p50_ms+conn:life_p99_ms
-	printf '![Short connections per second](img/bench-conn.png)\n\n'
+	img bench-conn.png "Short connections per second"
 	printf 'The answer alone (after the connect completed), p50 / p90 / p99 in ms:\n\n'
 	table "| configuration | p50 | p90 | p99 |" conn:answer_p50_ms conn:answer_p90_ms conn:answer_p99_ms
 	cat <<-EOF
@@ -342,6 +393,15 @@ short=$(m knobs | grep -o 'BENCH_SHORT_LINKS=[^ ]*' | cut -d= -f2)
 			fi
 		done
 		printf ' mpconv: its per-connection BPF map state, reported separately.\n\n'
+	fi
+	if grep '^maps\.' "$META" >/dev/null; then
+		printf 'BPF maps mpconvd pinned (`bpftool map show`; sizes per entry):\n\n'
+		grep '^maps\.' "$META" | while IFS= read -r l; do
+			c=${l#maps.}
+			c=${c%%=*}
+			printf -- '- %s: %s\n' "$(label "$c")" "${l#*=}"
+		done
+		printf '\n'
 	fi
 	cat <<-EOF
 		## Ratios
@@ -368,8 +428,24 @@ short=$(m knobs | grep -o 'BENCH_SHORT_LINKS=[^ ]*' | cut -d= -f2)
 		done
 		printf '\n'
 	}
-	has_cfg plain && ratio_rows plain
-	has_cfg socat && ratio_rows socat
+	if has_cfg plain; then ratio_rows plain; fi
+	if has_cfg socat; then ratio_rows socat; fi
+	# rows with their own baseline (mpconv: plain forwarding with the same
+	# veth offloads)
+	if grep '^ref\.' "$META" >/dev/null; then
+		printf '| vs plain forwarding with the same offloads | baseline | Gbit/s up | Gbit/s down | CPU-s/GB up | CPU-s/GB down | connections/s | CPU-ms/connection | connect to answer p50 |\n'
+		printf '|---|---|---|---|---|---|---|---|---|\n'
+		for cfg in $CONFIGS; do
+			ref=$(m "ref.$cfg")
+			[ -n "$ref" ] || continue
+			printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(label "$cfg")" "$(label "$ref")" \
+				"$(ratio "$cfg" "$ref" bulk_l1_up gbps)" "$(ratio "$cfg" "$ref" bulk_l1_down gbps)" \
+				"$(ratio "$cfg" "$ref" bulk_l1_up cpu_s_gb)" "$(ratio "$cfg" "$ref" bulk_l1_down cpu_s_gb)" \
+				"$(ratio "$cfg" "$ref" conn conns_s)" "$(ratio "$cfg" "$ref" conn cpu_ms_conn)" \
+				"$(ratio "$cfg" "$ref" conn ttfb_p50_ms)"
+		done
+		printf '\n'
+	fi
 	cat <<-EOF
 		## BPF per-packet cost (\`build/tests/fixture_runner --bench\`)
 
@@ -405,15 +481,30 @@ short=$(m knobs | grep -o 'BENCH_SHORT_LINKS=[^ ]*' | cut -d= -f2)
 		  same path with iperf3 (static buffers, no check). The gap between (a)
 		  and (a') is what the traffic tool costs; every xfer row pays it.
 		- **Congestion control: $(m congestion_control)** in all three namespaces
-		  (\`BENCH_CC\`, default reno; only reno and bbr are allowed in network
-		  namespaces here). With bbr, the host's default, this kernel moved
-		  MPTCP with a single subflow at 0.25–0.7 Gbit/s upload (receiver-side
-		  drops and DSACKs), with or without a proxy (xfer --mptcp straight to an
-		  MPTCP xfer server in the converter namespace: 0.67 Gbit/s, two subflows
-		  10.5 Gbit/s; reno: 7.3 Gbit/s), and plain TCP at 9–11 instead of
-		  33–36 Gbit/s (pacing without fq). Single-link rows then measured that,
-		  not the converter (measured 2026-11-26, kernel 6.18.44;
-		  \`BENCH_CC=bbr BENCH_SIZE=1G\` to see it again).
+		  (\`BENCH_CC\`, default reno; network namespaces here may only pick reno
+		  or bbr). Two back-to-back runs of this script on 2026-11-26 (kernel
+		  6.18.44, \`BENCH_SIZE=1G BENCH_REPEAT=2 BENCH_TESTS=bulk\`) with bbr, the
+		  host's default: (a) 16–18 Gbit/s instead of 23–37 with reno; MPTCP with
+		  a single subflow collapsed to 0.21–0.28 Gbit/s in 5 of 8 single-link
+		  proxy runs (reno in the same minutes: 1.9–10.7), with receiver-side
+		  drops and DSACKs, and without any proxy too (xfer \`--mptcp\` to an
+		  MPTCP xfer server in the converter namespace: 0.67 and 0.97 Gbit/s in 2
+		  of 3 tries). Single-subflow MPTCP uploads are erratic with reno as well
+		  (the min–max of the link-1 upload column), but less extreme.
+		  \`BENCH_CC=bbr BENCH_SIZE=1G\` shows the bbr case again. In the same bbr
+		  run one socat upload over two subflows failed xfer's byte check (the
+		  server received different bytes from offset 90176 on), which is why
+		  the byte check stays on by default.
+		- **mpconv needs other veth offloads** than the kernel rows (as in
+		  \`tests/e2e/lib.sh\`: \`topo_offload_xdp\`, and GRO off on m1-m3 for TC):
+		  tx off turns TSO off, so every hop carries MTU-sized packets. That
+		  costs far more than the translation, so (a-tc) and (a-xdp) measure
+		  plain forwarding with exactly those settings, and the last ratio
+		  table compares each mpconv row with its own baseline. The settings
+		  are applied when the row starts and restored when it stops.
+		- "both links" for mpconv: the data-subflows column says whether the
+		  client's second subflow carried data (a converter that ignores
+		  MP_JOIN leaves one).
 		- Two subflows over two veth pairs on 2 vCPUs add work, not capacity, and
 		  MPTCP's scheduler spreads one connection's data over both: these rows
 		  vary the most from run to run (see min–max).
@@ -427,7 +518,10 @@ short=$(m knobs | grep -o 'BENCH_SHORT_LINKS=[^ ]*' | cut -d= -f2)
 		  \`BENCH_VERIFY=0\` turns the check off. "link 1": the client's MPTCP path
 		  manager may open no extra subflow (\`ip mptcp limits set subflows 0\`);
 		  "both links": the topology's default, a second subflow from c2 over
-		  link 2 (the data-subflows column says how many carried payload). The
+		  link 2 (the data-subflows column says how many carried payload). A
+		  transfer not complete within \`BENCH_TIMEOUT\` ($(m knobs | grep -o 'BENCH_TIMEOUT=[^ ]*' | cut -d= -f2 || true) s) or without
+		  progress for \`BENCH_STALL\` s is **failed** (the list of failed
+		  measurements says how far it got) and not repeated. The
 		  links are unshaped veth pairs, so a second link adds no capacity here:
 		  the numbers show what splitting costs, not aggregation.
 		- **CPU-s/GB, whole machine**: the busy time in \`/proc/stat\` (user +
@@ -496,21 +590,24 @@ short=$(m knobs | grep -o 'BENCH_SHORT_LINKS=[^ ]*' | cut -d= -f2)
 		## How to reproduce
 
 		\`\`\`
-		make bench                         # = tools/deps.sh --check bench; bench/run.sh (root)
-		sudo bench/run.sh                  # the same, without the build
+		make bench                         # make all, tools/deps.sh --check bench, bench/run.sh (root)
+		sudo bench/run.sh                  # the same without make all (builds xfer/fixture_runner if missing)
 		BENCH_SIZE=1G BENCH_REPEAT=1 sudo bench/run.sh      # quick look
 		BENCH_CONFIGS="plain socat" BENCH_TESTS="bulk" sudo bench/run.sh
 		bench/report.sh [bench/results/<timestamp>]         # this page again
 		\`\`\`
 
-		Knobs: \`BENCH_SIZE\` (4G), \`BENCH_REPEAT\` (3), \`BENCH_CONFIGS\`,
+		Knobs: \`BENCH_SIZE\` (3G), \`BENCH_REPEAT\` (3), \`BENCH_CONFIGS\`,
 		\`BENCH_TESTS\` (bulk conn mem fixture), \`BENCH_CONNS\` (2000),
 		\`BENCH_CONN_PARALLEL\` (50), \`BENCH_CONN_SIZE\` (1k), \`BENCH_IDLE_CONNS\`
 		(1000, at most 1024), \`BENCH_SHORT_LINKS\` (1, or 12 for both links in
 		the connection and memory tests), \`BENCH_VERIFY\` (1), \`BENCH_TIMEOUT\`
-		(300 s), \`BENCH_QUIET_PCT\`/\`BENCH_QUIET_WAIT\` (wait up to 120 s for
-		background load below 10 %), \`BENCH_RESULTS\`, \`BENCH_REPORT\`, and the
-		topology's \`TOPO_CC\`. The run writes \`bench/results/<UTC timestamp>\`
+		(60 s: a bulk transfer not done by then fails, and is not repeated),
+		\`BENCH_STALL\` (20 s without progress: failed),
+		\`BENCH_QUIET_PCT\`/\`BENCH_QUIET_WAIT\` (wait up to 60 s for background
+		load below 10 % at the start), \`BENCH_QUIET_BUDGET\` (60 s of such
+		waits before the configurations, over the run), \`BENCH_CC\` (reno), \`BENCH_RESULTS\`,
+		\`BENCH_REPORT\`. The run writes \`bench/results/<UTC timestamp>\`
 		\`.csv\` (every sample), \`.meta\`, \`.json\` (meta, summary, samples) and
 		\`.log\` (xfer's lines). A configuration is one function in
 		\`bench/configs.sh\` (\`bench_<name> start|stop|label\`); mpconv's hooks
@@ -524,4 +621,4 @@ short=$(m knobs | grep -o 'BENCH_SHORT_LINKS=[^ ]*' | cut -d= -f2)
 	[ -z "$PLOT_NOTE" ] || printf '\n%s\n' "$PLOT_NOTE"
 } >"$DOCS/benchmarks.md"
 
-echo "report: $DOCS/benchmarks.md$( [ -n "$PLOT_NOTE" ] || printf ', %s/bench-{throughput,cpu,conn}.png' "$IMG")"
+echo "report: $DOCS/benchmarks.md; plots:${PLOTTED% }${PLOT_NOTE:+ $PLOT_NOTE}"

@@ -9,6 +9,8 @@
 # Configurations (bench/configs.sh, one function each):
 #   plain       (a) IP forwarding in the converter namespace, TCP end to end
 #   plain_iperf3 (a') the same driven by iperf3: the traffic tool's ceiling
+#   plain_tc, plain_xdp  (a-tc), (a-xdp) plain forwarding with the veth
+#               offloads mpconv's TC / XDP datapath needs (TSO off ...)
 #   socat       (b) mptcpize run socat -b131072: MPTCP client -> TCP server
 #   haproxy     (c) mptcpize run haproxy (mode tcp)
 #   mpconv_tc   (d) mpconvd --datapath tc  (client: xfer --convert)
@@ -29,19 +31,23 @@
 # plus build/tests/fixture_runner --bench (BPF ns/packet).
 #
 # Knobs (environment):
-#   BENCH_SIZE=4G  BENCH_REPEAT=3  BENCH_CONFIGS="plain plain_iperf3 socat
-#   haproxy mpconv_tc mpconv_xdp"  BENCH_TESTS="bulk conn mem fixture"
+#   BENCH_SIZE=3G  BENCH_REPEAT=3  BENCH_CONFIGS="plain plain_iperf3 socat
+#   haproxy plain_tc mpconv_tc plain_xdp mpconv_xdp"
+#   BENCH_TESTS="bulk conn mem fixture"
 #   BENCH_CONNS=2000  BENCH_CONN_PARALLEL=50  BENCH_CONN_SIZE=1k
 #   BENCH_IDLE_CONNS=1000 (max 1024)  BENCH_SHORT_LINKS=1 (paths of conn/mem:
 #   1 = link 1 only, 12 = both)  BENCH_VERIFY=1 (0: xfer --no-verify)
-#   BENCH_TIMEOUT=300  BENCH_QUIET_PCT=10 BENCH_QUIET_WAIT=120 (wait up to
-#   that many seconds for background CPU load below that percentage)
+#   BENCH_TIMEOUT=60 (a bulk transfer not done by then fails and is not
+#   repeated)  BENCH_STALL=20 (no progress for that long: failed)  BENCH_QUIET_PCT=10 BENCH_QUIET_WAIT=60 (wait up to that
+#   many seconds for background CPU load below that percentage at the
+#   start)  BENCH_QUIET_BUDGET=60 (seconds of such waits before the
+#   configurations, over the whole run)
 #   BENCH_RESULTS=bench/results  BENCH_REPORT=1 (run bench/report.sh)
 #   BENCH_CC=reno (TOPO_CC in every namespace; bbr and reno are allowed)
 #
 # Output: $BENCH_RESULTS/<UTC timestamp>.{csv,meta,json,log}
 # Needs root, iproute2, socat, haproxy, mptcpd (mptcpize), gnuplot.
-set -euo pipefail
+set -eEuo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
@@ -51,9 +57,9 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=bench/configs.sh
 . "$BENCH_DIR/configs.sh"
 
-BENCH_SIZE=${BENCH_SIZE:-4G}
+BENCH_SIZE=${BENCH_SIZE:-3G}
 BENCH_REPEAT=${BENCH_REPEAT:-3}
-BENCH_CONFIGS=${BENCH_CONFIGS:-plain plain_iperf3 socat haproxy mpconv_tc mpconv_xdp}
+BENCH_CONFIGS=${BENCH_CONFIGS:-plain plain_iperf3 socat haproxy plain_tc mpconv_tc plain_xdp mpconv_xdp}
 BENCH_TESTS=${BENCH_TESTS:-bulk conn mem fixture}
 BENCH_CONNS=${BENCH_CONNS:-2000}
 BENCH_CONN_PARALLEL=${BENCH_CONN_PARALLEL:-50}
@@ -61,9 +67,15 @@ BENCH_CONN_SIZE=${BENCH_CONN_SIZE:-1k}
 BENCH_IDLE_CONNS=${BENCH_IDLE_CONNS:-1000}
 BENCH_SHORT_LINKS=${BENCH_SHORT_LINKS:-1}
 BENCH_VERIFY=${BENCH_VERIFY:-1}
-BENCH_TIMEOUT=${BENCH_TIMEOUT:-300}
+BENCH_TIMEOUT=${BENCH_TIMEOUT:-60}
+# a transfer that makes no progress for this long fails (xfer server
+# --timeout), so a stalled converter costs seconds, not BENCH_TIMEOUT
+BENCH_STALL=${BENCH_STALL:-20}
+# seconds, summed over the run, that the per-configuration checks may wait
+# for a quiet machine (the first check waits up to BENCH_QUIET_WAIT)
+BENCH_QUIET_BUDGET=${BENCH_QUIET_BUDGET:-60}
 BENCH_QUIET_PCT=${BENCH_QUIET_PCT:-10}
-BENCH_QUIET_WAIT=${BENCH_QUIET_WAIT:-120}
+BENCH_QUIET_WAIT=${BENCH_QUIET_WAIT:-60}
 BENCH_RESULTS=${BENCH_RESULTS:-$BENCH_DIR/results}
 BENCH_REPORT=${BENCH_REPORT:-1}
 # reno, not the host's bbr: with bbr, MPTCP with a single subflow on this
@@ -105,18 +117,26 @@ busy_pct() {
 	calc "($b1 - $b0) / ($1 * $CLK_TCK * $NCPU) * 100" "%.1f"
 }
 
-# quiet_wait: wait (up to BENCH_QUIET_WAIT s) for background load below
-# BENCH_QUIET_PCT; sets QUIET_PCT to the last reading
+# busiest: the three processes using most CPU right now (top, 0.5 s)
+busiest() {
+	top -b -n 2 -d 0.5 -w 200 2>/dev/null | awk '/^top -/ { n++; f = 0 }
+		n == 2 && f && c < 3 && $9 + 0 > 0 { printf "%s%s (%s%%)", (c++ ? ", " : ""), $12, $9 }
+		n == 2 && $1 == "PID" { f = 1 }'
+}
+
+# quiet_wait [MAX_S] [SAMPLE_S]: wait up to MAX_S (BENCH_QUIET_WAIT) for the
+# background load to drop below BENCH_QUIET_PCT; QUIET_PCT is the last
+# reading (% of all CPUs), QUIET_TOP the busiest processes if it did not
 quiet_wait() {
-	local t0 top
+	local max=${1:-$BENCH_QUIET_WAIT} smp=${2:-2} t0
 	t0=$(date +%s)
+	QUIET_TOP=
 	while :; do
-		QUIET_PCT=$(busy_pct 2)
+		QUIET_PCT=$(busy_pct "$smp")
 		awk -v p="$QUIET_PCT" -v m="$BENCH_QUIET_PCT" 'BEGIN { exit !(p < m) }' && return 0
-		if [ $(($(date +%s) - t0)) -ge "$BENCH_QUIET_WAIT" ]; then
-			top=$(ps -eo pcpu=,comm= --sort=-pcpu | head -3 | awk '{ printf "%s%s (%s%%)", (NR > 1 ? ", " : ""), $2, $1 }')
-			say "WARNING: background load ${QUIET_PCT}% of all CPUs (busiest: $top); numbers are disturbed"
-			QUIET_TOP=$top
+		if [ $(($(date +%s) - t0)) -ge "$max" ]; then
+			QUIET_TOP=$(busiest)
+			say "WARNING: background load ${QUIET_PCT}% of all CPUs (busiest now: ${QUIET_TOP:-?}); the numbers that follow are disturbed"
 			return 1
 		fi
 		say "waiting for a quiet machine: background load ${QUIET_PCT}% (>= ${BENCH_QUIET_PCT}%)"
@@ -147,6 +167,7 @@ wait_reaped() {
 
 VERIFY_ARGS=()
 SERVER_VERIFY_ARGS=()
+declare -A BULK_GIVEUP=()
 
 # ---- bulk ----------------------------------------------------------------------------
 
@@ -160,11 +181,14 @@ _bulk_xfer() {
 		--connect "$CFG_CONNECT" --port "$CFG_PORT" --up "$up" --down "$down" \
 		--timeout "$BENCH_TIMEOUT" --name "$2" \
 		--server-arg --no-hash "${SERVER_VERIFY_ARGS[@]}" \
+		--server-arg --timeout --server-arg "$BENCH_STALL" \
 		-- --no-hash "${VERIFY_ARGS[@]}" "${CFG_CLIENT_ARGS[@]}" >>"$BENCH_LOG" 2>&1 &&
 		xfer_wait >>"$BENCH_LOG" 2>&1 && [ "$XFER_OK" = 1 ]; then
 		BULK_OK=1
 	else
-		BULK_WHY=$(grep -E 'FAILED|failed to start' "$BENCH_LOG" | tail -n 1)
+		# the last FAILED line and the first two detail lines under it
+		BULK_WHY=$(awk '/FAILED|failed to start/ { b = $0; n = 0; next }
+			n < 2 && /^    / { sub(/^ +/, ""); b = b " | " $0; n++ } END { print b }' "$BENCH_LOG")
 	fi
 	if [ "$1" = up ]; then
 		BULK_GBPS=$(calc "${XFER_UP_MBPS:-0} / 1000") BULK_BYTES=${XFER_UP_BYTES:-0}
@@ -192,10 +216,13 @@ _bulk_iperf3() {
 		"${rev[@]}" -J >"$out" 2>>"$BENCH_LOG" || true
 	wait_pid_timeout "$spid" 10 || bg_stop "$spid"
 	# end.sum_received: {"start", "end", "seconds", "bytes", "bits_per_second", ...}
+	# (its byte count comes from per-interval statistics and may differ
+	# from -n by a few blocks either way)
 	read -r rx bps < <(awk '/"sum_received"/ { f = 1 } f && /"bytes"/ { gsub(/[^0-9.]/, "", $2); b = $2 }
-		f && /"bits_per_second"/ { gsub(/[^0-9.e+]/, "", $2); print b, $2; exit }' "$out")
-	if [ -z "${rx:-}" ] || [ "$rx" != "$want" ]; then
-		BULK_WHY="iperf3 received ${rx:-nothing} of $want bytes: $(grep -o '"error":[^,]*' "$out" | head -1)"
+		f && /"bits_per_second"/ { gsub(/[^0-9.e+]/, "", $2); print b, $2; exit }' "$out") || true
+	if [ -z "${rx:-}" ] || [ -z "${bps:-}" ] ||
+		! awk -v r="$rx" -v w="$want" 'BEGIN { d = r - w; if (d < 0) d = -d; exit !(d <= w / 100) }'; then
+		BULK_WHY="iperf3 received ${rx:-nothing} of $want bytes $(grep -o '"error":[^,]*' "$out" | head -1 || true)"
 		return 0
 	fi
 	printf 'iperf3 %s: %s bytes at %s bit/s\n' "$2" "$rx" "$bps" >>"$BENCH_LOG"
@@ -206,6 +233,10 @@ _bulk_iperf3() {
 bench_bulk() {
 	local cfg=$1 links=$2 dir=$3 rep=$4 test="bulk_l${2}_$3"
 	local b0 s0 b1 s1 p0 p1 t0 t1 bt0 bc0 bt1 bc1 perf gbps bytes gb line
+	if [ -n "${BULK_GIVEUP[$cfg/$test]:-}" ]; then
+		bench_fail "$cfg" "$test" "$rep" "not repeated: timed out in run ${BULK_GIVEUP[$cfg/$test]}"
+		return 0
+	fi
 	[ "$CFG_MPTCP" = 1 ] && client_paths "$links"
 
 	perf_start "$TOPO_TMP/perf.$cfg.$test.$rep"
@@ -223,6 +254,8 @@ bench_bulk() {
 
 	if [ "$BULK_OK" != 1 ]; then
 		bench_fail "$cfg" "$test" "$rep" "transfer failed: $BULK_WHY"
+		# too slow for BENCH_TIMEOUT: once is enough
+		case $BULK_WHY in *timeout*) BULK_GIVEUP[$cfg/$test]=$rep ;; esac
 		return 0
 	fi
 	gbps=$BULK_GBPS bytes=$BULK_BYTES
@@ -277,7 +310,7 @@ bench_conn() {
 	[ "$CFG_MPTCP" = 1 ] && client_paths "$BENCH_SHORT_LINKS"
 
 	bg_start "$NS_SERVER" "$XFER" server --listen "$CFG_LISTEN:$CFG_PORT" \
-		--count "$total" --timeout 60 --no-hash >"$dir/server.jsonl" 2>"$dir/server.err"
+		--count "$total" --timeout "$BENCH_STALL" --no-hash >"$dir/server.jsonl" 2>"$dir/server.err"
 	spid=$BG_PID
 	if ! wait_listen "$NS_SERVER" "$CFG_PORT" "$spid"; then
 		bench_fail "$cfg" "$test" "$rep" "xfer server did not start: $(_log_tail "$dir/server.err")"
@@ -298,10 +331,10 @@ bench_conn() {
 	fails=$(cat "$dir/fails" 2>/dev/null || echo "$batches")
 	# connections the clients report ok, and server lines that are ok
 	okc=$(cat "$dir"/c.*.json 2>/dev/null | grep -o '"total":{"connections":[0-9]*,"ok":[0-9]*' |
-		awk -F: '{ s += $NF } END { print s + 0 }')
+		awk -F: '{ s += $NF } END { print s + 0 }' || true)
 	oks=$(grep -c '"ok":true' "$dir/server.jsonl" || true)
 	if [ "$fails" != 0 ] || [ "$okc" != "$total" ] || [ "$oks" != "$total" ]; then
-		bench_fail "$cfg" "$test" "$rep" "$okc/$total client and $oks/$total server connections ok, $fails failed batches: $(_log_tail "$dir/client.err")"
+		bench_fail "$cfg" "$test" "$rep" "$okc/$total client and $oks/$total server connections ok, $fails failed batches: $(cat "$dir"/c.*.json 2>/dev/null | grep -o '"error":"[^"]*"' | head -n 2 | tr '\n' ' ' || true)$(_log_tail "$dir/client.err")"
 		return 0
 	fi
 	el=$(calc "($t1 - $t0) / 1e9" "%.6f")
@@ -440,27 +473,37 @@ bench_mem() {
 # ---- BPF per-packet cost ------------------------------------------------------------
 
 bench_fixture() {
-	local rep=$1 out rc=0 fr=$MPC_ROOT/build/tests/fixture_runner notok
+	local rep=$1 out rc=0 fr=$FIXTURE_RUNNER notok
 	if [ ! -x "$fr" ]; then
 		bench_na fixture all "build/tests/fixture_runner not built (make build/tests/fixture_runner)"
 		return 1
 	fi
 	out=$("$fr" --bench 2>&1) || rc=$?
-	if ! printf '%s\n' "$out" | grep '^# bench .* ns/packet$' >/dev/null; then
+	if ! printf '%s\n' "$out" | grep '^# bench .* ns/packet' >/dev/null; then
 		bench_fail fixture all "$rep" "fixture_runner --bench (exit $rc) printed no bench lines: $(printf '%s\n' "$out" | tail -n 2 | tr '\n' ' ')"
 		return 0
 	fi
 	if [ "$rc" -ne 0 ] && [ "$rep" = 1 ]; then
 		# the per-packet lines are still recorded: the bench programs
 		# loaded and ran; which fixture failed goes into the report
-		notok=$(printf '%s\n' "$out" | grep '^not ok' | head -3 | tr '\n' ';')
-		meta fixture_status "exit $rc: $(printf '%s\n' "$out" | grep '^# fixtures:' | sed 's/^# //'); ${notok%;}"
+		notok=$(printf '%s\n' "$out" | grep '^not ok' | head -3 | tr '\n' ';' || true)
+		meta fixture_status "exit $rc: $(printf '%s\n' "$out" | grep '^# fixtures:' | sed 's/^# //' || true); ${notok%;}"
 	fi
-	# "# bench <prog> <what...> <ns> ns/packet"
-	printf '%s\n' "$out" | awk -v rep="$rep" '$1 == "#" && $2 == "bench" && $NF == "ns/packet" {
-		w = $4; for (i = 5; i < NF - 1; i++) w = w "_" $i
-		printf "fixture,%s,%s,%s,%s,ok,\n", $3, w, rep, $(NF - 1) }' >>"$BENCH_CSV"
-	say "  fixture_runner --bench (exit $rc): $(printf '%s\n' "$out" | awk '$2 == "bench" { printf "%s%s %s ns", (n++ ? ", " : ""), $3, $(NF - 1) }')"
+	# "# bench <prog> <what...> <ns> ns/packet[ (detail)][, <what...> <ns>
+	# ns/packet ...][, N runs each]": one sample per "<ns> ns/packet"
+	printf '%s\n' "$out" | awk -v rep="$rep" '$1 == "#" && $2 == "bench" {
+		prog = $3; rest = $0; sub(/^# bench +[^ ]+ +/, "", rest)
+		while (match(rest, /[0-9.]+ ns\/packet( \([^)]*\))?/)) {
+			what = substr(rest, 1, RSTART - 1); m = substr(rest, RSTART, RLENGTH)
+			rest = substr(rest, RSTART + RLENGTH)
+			sub(/^[ ,]+/, "", what); sub(/ +$/, "", what)
+			split(m, a, " "); detail = m; sub(/^[0-9.]+ ns\/packet ?/, "", detail)
+			w = what (detail != "" ? " " detail : ""); gsub(/,/, ";", w); gsub(/ +/, "_", w)
+			printf "fixture,%s,%s,%s,%s,ok,\n", prog, w, rep, a[1]
+		}
+	}' >"$TOPO_TMP/fixture.$rep.csv"
+	cat "$TOPO_TMP/fixture.$rep.csv" >>"$BENCH_CSV"
+	say "  fixture_runner --bench (exit $rc): $(awk -F, '{ printf "%s%s %s %s ns", (n++ ? ", " : ""), $2, $3, $5 }' "$TOPO_TMP/fixture.$rep.csv")"
 }
 
 # ---- main ----------------------------------------------------------------------------
@@ -476,6 +519,7 @@ if [[ " $BENCH_TESTS " == *" fixture "* ]] && [ ! -x "$MPC_ROOT/build/tests/fixt
 	make -C "$MPC_ROOT" --no-print-directory build/tests/fixture_runner >&2 ||
 		warn "cannot build build/tests/fixture_runner: the BPF rows will say so"
 fi
+FIXTURE_RUNNER=$MPC_ROOT/build/tests/fixture_runner
 [ "$BENCH_IDLE_CONNS" -le 1024 ] || die "BENCH_IDLE_CONNS at most 1024 (xfer --parallel)"
 [ "$BENCH_CONN_PARALLEL" -le 1024 ] || die "BENCH_CONN_PARALLEL at most 1024"
 
@@ -511,7 +555,7 @@ meta dirty "$dirty"
 meta clk_tck "$CLK_TCK"
 meta socat "$(socat -V 2>/dev/null | awk '/socat version/ { print $3; exit }')"
 meta haproxy "$(haproxy -v 2>/dev/null | awk 'NR == 1 { print $3 }')"
-meta knobs "BENCH_SIZE=$BENCH_SIZE BENCH_REPEAT=$BENCH_REPEAT BENCH_CONNS=$BENCH_CONNS BENCH_CONN_PARALLEL=$BENCH_CONN_PARALLEL BENCH_CONN_SIZE=$BENCH_CONN_SIZE BENCH_IDLE_CONNS=$BENCH_IDLE_CONNS BENCH_SHORT_LINKS=$BENCH_SHORT_LINKS BENCH_VERIFY=$BENCH_VERIFY BENCH_CC=$BENCH_CC BENCH_TESTS='$BENCH_TESTS' BENCH_CONFIGS='$BENCH_CONFIGS'"
+meta knobs "BENCH_QUIET_PCT=$BENCH_QUIET_PCT BENCH_SIZE=$BENCH_SIZE BENCH_REPEAT=$BENCH_REPEAT BENCH_CONNS=$BENCH_CONNS BENCH_CONN_PARALLEL=$BENCH_CONN_PARALLEL BENCH_CONN_SIZE=$BENCH_CONN_SIZE BENCH_IDLE_CONNS=$BENCH_IDLE_CONNS BENCH_SHORT_LINKS=$BENCH_SHORT_LINKS BENCH_VERIFY=$BENCH_VERIFY BENCH_CC=$BENCH_CC BENCH_STALL=$BENCH_STALL BENCH_TIMEOUT=$BENCH_TIMEOUT BENCH_TESTS='$BENCH_TESTS' BENCH_CONFIGS='$BENCH_CONFIGS'"
 meta configs "$BENCH_CONFIGS"
 for c in $BENCH_CONFIGS; do
 	declare -F "bench_$c" >/dev/null || die "no configuration function bench_$c (bench/configs.sh)"
@@ -524,7 +568,6 @@ say "knobs: $(awk -F= '$1 == "knobs" { print substr($0, 7) }' "$BENCH_META")"
 if perf_probe; then meta perf "cycles,instructions system-wide"; else meta perf "unavailable: $PERF_WHY"; fi
 say "perf: $(awk -F= '$1 == "perf" { print substr($0, 6) }' "$BENCH_META")"
 
-QUIET_TOP=
 quiet_wait || true
 meta background_pct_start "$QUIET_PCT"
 meta background_top "$QUIET_TOP"
@@ -533,22 +576,47 @@ TOPO_SERVER_DEFAULT_ROUTE=1
 TOPO_CC=$BENCH_CC
 topo_create
 topo_on_destroy 'perf_stop >/dev/null'
+# the binaries under test, copied: others may rebuild the shared tree
+# while this runs (an exec of a half-written file fails)
+mkdir -p "$TOPO_TMP/bin"
+cp "$XFER" "$TOPO_TMP/bin/xfer"
+XFER=$TOPO_TMP/bin/xfer
+export XFER
+meta xfer_sha256 "$(sha256sum "$XFER" | cut -c1-16)"
+if [ -x "$BENCH_MPCONVD" ]; then
+	cp "$BENCH_MPCONVD" "$TOPO_TMP/bin/mpconvd"
+	BENCH_MPCONVD=$TOPO_TMP/bin/mpconvd
+	meta mpconvd_sha256 "$(sha256sum "$BENCH_MPCONVD" | cut -c1-16)"
+fi
 meta congestion_control "$(ip netns exec "$NS_CLIENT" sysctl -n net.ipv4.tcp_congestion_control)"
 meta offloads "$(ip netns exec "$NS_CONV" ethtool -k "$IF_M1" | awk '$1 ~ /^(tx-checksumming|tcp-segmentation-offload|generic-segmentation-offload|generic-receive-offload):$/ { printf "%s %s ", $1, $2 }')"
 BPF_STATS_OLD=
 
 declare -A NA_REASON=()
+QUIET_BUDGET=$BENCH_QUIET_BUDGET
 for ((rep = 1; rep <= BENCH_REPEAT; rep++)); do
 	for cfg in $BENCH_CONFIGS; do
 		[ -z "${NA_REASON[$cfg]:-}" ] || continue
 		say "=== repeat $rep/$BENCH_REPEAT: $("bench_$cfg" label)"
+		# other work on the machine shows in every whole-machine number:
+		# sample it before each configuration (wait up to 20 s for quiet)
+		qt0=$(date +%s)
+		quiet_wait "$((QUIET_BUDGET < 20 ? QUIET_BUDGET : 20))" 1 || true
+		QUIET_BUDGET=$((QUIET_BUDGET - ($(date +%s) - qt0)))
+		[ "$QUIET_BUDGET" -gt 0 ] || QUIET_BUDGET=0
+		bench_rec "$cfg" background bg_pct "$rep" "$QUIET_PCT"
+		[ -z "$QUIET_TOP" ] || meta "background_top.$cfg.$rep" "$QUIET_TOP"
 		if ! "bench_$cfg" start; then
 			NA_REASON[$cfg]=${CFG_NA:-unknown}
 			bench_na "$cfg" all "${CFG_NA:-unknown}"
 			say "  not available yet: ${CFG_NA:-unknown}"
 			continue
 		fi
-		[ "$rep" -gt 1 ] || meta "cmd.$cfg" "$CFG_CMD"
+		if [ "$rep" = 1 ]; then
+			meta "cmd.$cfg" "$CFG_CMD"
+			[ -z "$CFG_REF" ] || meta "ref.$cfg" "$CFG_REF"
+			[ -z "$CFG_MAPS" ] || meta "maps.$cfg" "$CFG_MAPS"
+		fi
 		if [ ${#CFG_BPF_IDS[@]} -gt 0 ] && [ -z "$BPF_STATS_OLD" ]; then
 			# BPF run-time statistics for the converter's share; global
 			# switch, restored on exit
@@ -592,14 +660,15 @@ done
 
 if [[ " $BENCH_TESTS " == *" fixture "* ]]; then
 	say "=== BPF per-packet cost (BPF_PROG_TEST_RUN)"
+	# (it loads build/bpf/*.bpf.o, which a concurrent build may rewrite;
+	# a failure then shows as such)
 	for ((rep = 1; rep <= BENCH_REPEAT; rep++)); do
 		bench_fixture "$rep" || break
 	done
 fi
 
 topo_destroy
-QUIET_TOP=
-quiet_wait || true
+quiet_wait 0 || true
 meta background_pct_end "$QUIET_PCT"
 meta background_top_end "$QUIET_TOP"
 meta duration_s "$(($(date +%s) - T_START))"

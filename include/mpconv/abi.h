@@ -54,6 +54,8 @@ struct mpc_agent_stats {
 	__u64 syn_ignored; /* without (valid) Convert data: dropped */
 	__u64 accepted;	   /* leg SYN sent */
 	__u64 established; /* handed to the data path */
+	__u64 nokey; /* third ACK without keys (after a SYN retransmission) */
+	__u64 fallback; /* MPTCP peer fell back to plain TCP after the SYN/ACK */
 	/* Error TLVs sent, by RFC 8803 code */
 	__u64 err_unsupported_version;
 	__u64 err_malformed;
@@ -72,6 +74,7 @@ struct mpc_agent_stats {
 	__u64 client_rst;     /* peer reset / MP_FASTCLOSE */
 	__u64 idle_closed;    /* reset after idle-timeout */
 	__u64 freed;	      /* connections whose state left the maps */
+	__u64 closed_clean;   /* both directions finished with FINs */
 	__u64 neigh_sent;     /* XDP packets sent by the agent (no neighbour) */
 	__u64 reply_retx;     /* Convert reply retransmissions */
 	__u64 synack_retx;

@@ -46,6 +46,9 @@ enum mpc_conn_state {
 	MPC_CS_CLOSING = 4, /* a FIN / DATA_FIN was seen; still translated */
 	MPC_CS_ERROR = 5,   /* answering with an Error TLV, then closing */
 	MPC_CS_DEAD = 6,    /* reset; entries linger to absorb stragglers */
+	MPC_CS_NOKEY = 7,   /* MPTCP peer's third ACK had no keys: the reply
+			     * is out, the agent learns the peer's data
+			     * sequence space from its first mapping */
 };
 
 /* mpc_conn.flags */

@@ -471,11 +471,16 @@ MPC_INLINE void mpc_observe_up(struct mpc_conn *c, struct mpc_subflow *sf,
 			       const struct mpc_seg *s,
 			       const struct mpc_xlate_out *o, __u64 now_ns)
 {
+	/* what the peer sent on the subflow: a plain peer's FIN takes a
+	 * sequence number there (an MPTCP peer's subflow FIN is the agent's) */
+	__u32 sf_end = s->seq + s->paylen +
+		       ((s->flags & MPC_TH_FIN) && (c->flags & MPC_CF_PLAIN));
+
 	/* one writer per subflow in practice: the CPU its packets hash to */
 	if (o->nonlinear)
 		sf->up_off = o->new_up_off;
-	if (!sf->up_nxt || mpc_after(s->seq + s->paylen, sf->up_nxt))
-		sf->up_nxt = s->seq + s->paylen;
+	if (!sf->up_nxt || mpc_after(sf_end, sf->up_nxt))
+		sf->up_nxt = sf_end;
 	MPC_ATOMIC_ADD(&c->up_bytes, s->paylen);
 	MPC_ATOMIC_ADD(&c->up_pkts, 1);
 	c->last_up_ns = now_ns;

@@ -1605,6 +1605,40 @@ static void test_regress_leg_ack_floor_after_2gib(void **state)
 }
 
 /*
+ * BUG: a plain TCP peer's FIN takes a subflow sequence number, but the
+ * data path's record of what the peer sent (sf->up_nxt) stopped before
+ * it, so the server's ACK of the FIN was clamped to the FIN's own
+ * sequence number: the peer never saw its FIN acknowledged and
+ * retransmitted it until it gave up (e2e: a client that fell back to
+ * plain TCP after a lost SYN/ACK hung at close).
+ *
+ * Input: plain fx connection; the peer's FIN at subflow 9201 (leg 1201)
+ * goes out, then the server ACKs it: leg ack 1202.
+ * Expected ack 9202 to the peer; got 9201.
+ */
+static void test_regress_plain_fin_acked(void **state)
+{
+	struct mpc_conn c;
+	struct mpc_xlate_out o;
+	struct mpc_seg s;
+
+	(void)state;
+	conn_fx_plain(&c);
+	c.sf[0].up_nxt = 9201;
+	seg_make(&s, 9201, 71005, 0, MPC_TH_ACK | MPC_TH_FIN, 500, NULL, 0);
+	xup(&c, &s, &o);
+	assert_int_equal(o.verdict, MPC_XV_FORWARD);
+	assert_int_equal(o.seq, 1201);
+	assert_int_equal(o.end_seq, 1202);
+	observe_up(&c, &c.sf[0], &s, &o);
+	assert_int_equal(c.sf[0].up_nxt, 9202);
+	seg_make(&s, 6001, 1202, 0, MPC_TH_ACK | MPC_TH_FIN, 600, NULL, 0);
+	xdown(&c, &s, &o);
+	assert_int_equal(o.verdict, MPC_XV_FORWARD);
+	assert_int_equal(o.ack, 9202);
+}
+
+/*
  * BUG: after the server's FIN became a DATA_FIN (which takes a DSN but no
  * subflow sequence number), the server's later segments (leg seq = FIN +
  * 1) are mapped one subflow sequence number past what we sent. The
@@ -3394,6 +3428,7 @@ int main(void)
 		cmocka_unit_test(test_wrap),
 		cmocka_unit_test(test_sim),
 		cmocka_unit_test(test_regress_leg_ack_floor_after_2gib),
+		cmocka_unit_test(test_regress_plain_fin_acked),
 		cmocka_unit_test(test_regress_down_seq_after_data_fin),
 		cmocka_unit_test(test_regress_partial_reinjection),
 		cmocka_unit_test(test_regress_pure_ack_after_remap_back),
