@@ -28,7 +28,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <openssl/rand.h>
@@ -300,6 +302,8 @@ static int conn_publish(struct conv *cv, struct conv_conn *c)
 	m.key_remote = c->key_r;
 	m.token_local = c->token_l;
 	m.conn_gen = c->gen;
+	m.up_tsval = c->cli_ts;
+	m.down_tsval = c->sopt.tsval;
 	mpc_ip_to_words(&c->svc, sf->local);
 	mpc_ip_to_words(&c->cli, sf->remote);
 	sf->lport = c->sport;
@@ -347,17 +351,33 @@ static int conn_publish(struct conv *cv, struct conv_conn *c)
 	return 0;
 }
 
-/* only the state word: the data path owns the observation fields */
+/*
+ * The newest timestamps the data path saw (conn.h up_tsval/down_tsval):
+ * segments the agent makes long after the handshake must carry them, or
+ * the peers discard them as old duplicates (PAWS, RFC 7323 5.3). c->cli_ts
+ * is the client's newest TSval, c->sopt.tsval the server's.
+ */
+static void conn_sync_ts(struct conv_conn *c, const struct mpc_conn *m)
+{
+	if (mpc_after(m->up_tsval, c->cli_ts))
+		c->cli_ts = m->up_tsval;
+	if (mpc_after(m->down_tsval, c->sopt.tsval))
+		c->sopt.tsval = m->down_tsval;
+}
+
+/*
+ * Only the state word, stored in place through the mmap of mpc_conns: the
+ * data path owns the observation fields. (A lookup + update of the whole
+ * value wrote back the flags, FIN positions and ACK points read a moment
+ * earlier: a server FIN translated in between was forgotten and the
+ * connection hung in "closing".)
+ */
 static void conn_set_state(struct conv *cv, struct conv_conn *c, uint32_t state)
 {
 	uint32_t id = conn_id(cv, c);
-	struct mpc_conn m;
 
 	c->state = state;
-	if (bpf_map_lookup_elem(cv->conns_fd, &id, &m) == 0) {
-		m.state = state;
-		bpf_map_update_elem(cv->conns_fd, &id, &m, BPF_ANY);
-	}
+	__atomic_store_n(&cv->conns_mem[id].state, state, __ATOMIC_RELEASE);
 }
 
 static void conn_free(struct conv *cv, struct conv_conn *c)
@@ -514,14 +534,15 @@ static void send_leg_syn(struct conv *cv, struct conv_conn *c)
 	send_seg(cv, &s);
 }
 
-static void send_leg_ack(struct conv *cv, struct conv_conn *c, bool with_user)
+static void send_leg_ack_at(struct conv *cv, struct conv_conn *c, uint32_t seq,
+			    uint32_t ack, bool with_user)
 {
 	struct mpc_tcp_seg s;
 	uint32_t off = 0;
 
 	seg_to_server(c, &s);
-	s.seq = c->leg_iss + 1;
-	s.ack = c->leg_irs + 1;
+	s.seq = seq;
+	s.ack = ack;
 	s.flags = MPC_TH_ACK;
 	s.win = 65535 >> (c->sopt.has_ws && c->copt.has_ws ? c->copt.ws : 0);
 	if (c->copt.ts && c->sopt.ts)
@@ -533,6 +554,22 @@ static void send_leg_ack(struct conv *cv, struct conv_conn *c, bool with_user)
 		s.dlen = c->user_len;
 	}
 	send_seg(cv, &s);
+}
+
+/* the third ACK of the leg handshake (with the client's SYN data) */
+static void send_leg_ack(struct conv *cv, struct conv_conn *c, bool with_user)
+{
+	send_leg_ack_at(cv, c, c->leg_iss + 1, c->leg_irs + 1, with_user);
+}
+
+/* the server repeats its FIN after the leg closed: ACK it, as TCP does in
+ * TIME_WAIT (our first ACK of it was lost) */
+static void ack_server_fin(struct conv *cv, struct conv_conn *c,
+			   const struct mpc_conn *m,
+			   const struct mpc_tcp_seg *s)
+{
+	cv->st.fin_reacked++;
+	send_leg_ack_at(cv, c, m->leg_snd_nxt, s->seq + s->dlen + 1, false);
 }
 
 static void send_synack(struct conv *cv, struct conv_conn *c)
@@ -1303,15 +1340,6 @@ static void ack_client_fin(struct conv *cv, struct conv_conn *c,
  * FIN. A RST from either side after that is the normal end of a socket
  * (a passive closer has no TIME_WAIT), not a failure to pass on.
  */
-static bool leg_done(const struct mpc_conn *m)
-{
-	if ((m->flags & (MPC_CF_UP_FIN | MPC_CF_DOWN_FIN)) !=
-	    (MPC_CF_UP_FIN | MPC_CF_DOWN_FIN))
-		return false;
-	return !mpc_before(m->max_leg_ack, m->up_fin_dsn + m->up_off + 1) &&
-	       !mpc_before(m->max_data_ack, m->down_fin_dsn + 1);
-}
-
 /* a clean end: close our side of the subflow, keep answering a while */
 static void closed_clean(struct conv *cv, struct conv_conn *c,
 			 const struct mpc_conn *m)
@@ -1333,12 +1361,13 @@ static void on_control(struct conv *cv, struct conv_conn *c,
 
 	if (bpf_map_lookup_elem(cv->conns_fd, &id, &m))
 		return;
+	conn_sync_ts(c, &m);
 	if (from_client(c, s)) {
 		if (s->to.flags & MPC_TO_TS)
 			c->cli_ts = s->to.tsval;
 		if ((s->flags & MPC_TH_RST) ||
 		    mptcp_first(s, MPC_MP_FASTCLOSE, &o)) {
-			if (leg_done(&m)) {
+			if (mpc_leg_done(&m)) {
 				go_dead(cv, c);
 				return;
 			}
@@ -1384,7 +1413,7 @@ static void on_control(struct conv *cv, struct conv_conn *c,
 	}
 	/* from the server */
 	if (s->flags & MPC_TH_RST) {
-		if (leg_done(&m)) {
+		if (mpc_leg_done(&m)) {
 			closed_clean(cv, c, &m);
 			return;
 		}
@@ -1396,6 +1425,8 @@ static void on_control(struct conv *cv, struct conv_conn *c,
 	if (s->flags & MPC_TH_SYN) {
 		/* our leg ACK was lost: the server repeats its SYN/ACK */
 		send_leg_ack(cv, c, false);
+	} else if ((s->flags & MPC_TH_FIN) && mpc_leg_done(&m)) {
+		ack_server_fin(cv, c, &m, s);
 	}
 }
 
@@ -1408,6 +1439,11 @@ static void on_closed(struct conv *cv, struct conv_conn *c,
 
 	if (bpf_map_lookup_elem(cv->conns_fd, &id, &m))
 		return;
+	conn_sync_ts(c, &m);
+	if (!from_client(c, s) && (s->flags & MPC_TH_FIN) && mpc_leg_done(&m)) {
+		ack_server_fin(cv, c, &m, s);
+		return;
+	}
 	if (from_client(c, s) && (s->flags & MPC_TH_FIN) && !c->mptcp)
 		return;
 	if (from_client(c, s) && (s->flags & MPC_TH_FIN)) {
@@ -1510,8 +1546,8 @@ void conv_icmp(struct conv *cv, int family, uint8_t type, uint8_t code,
 
 		if (!c->used || c->state != MPC_CS_LEG_SYN_SENT ||
 		    c->eport != s.sport || c->srvport != s.dport ||
-		    memcmp(c->ext.a, s.src.a, 16) ||
-		    memcmp(c->srv.a, s.dst.a, 16))
+		    memcmp(c->ext.a, s.src.a, 16) != 0 ||
+		    memcmp(c->srv.a, s.dst.a, 16) != 0)
 			continue;
 		cv->st.icmp_unreach++;
 		conn_error(cv, c, MPC_CONV_E_DEST_UNREACHABLE, NULL, 0, code);
@@ -1596,6 +1632,7 @@ static void tick_conn(struct conv *cv, struct conv_conn *c, uint64_t now)
 	/* ESTABLISHED / CLOSING: the data path's observations */
 	if (bpf_map_lookup_elem(cv->conns_fd, &id, &m))
 		return;
+	conn_sync_ts(c, &m);
 	if (!(m.flags & MPC_CF_REPLY_ACKED) && now >= c->deadline &&
 	    c->tries < REPLY_TRIES) {
 		cv->st.reply_retx++;
@@ -1612,7 +1649,7 @@ static void tick_conn(struct conv *cv, struct conv_conn *c, uint64_t now)
 	}
 	/* both directions closed at the data level: close our side of the
 	 * subflow (RFC 8684 3.3.3) and stop forwarding to the finished leg */
-	if (leg_done(&m)) {
+	if (mpc_leg_done(&m)) {
 		closed_clean(cv, c, &m);
 		return;
 	}
@@ -1674,6 +1711,37 @@ bool conv_used(const struct conv *cv, uint32_t id)
 
 /* ---- lifecycle ------------------------------------------------------- */
 
+/* mpc_conns is BPF_F_MMAPABLE: values at id * sizeof(struct mpc_conn) */
+static struct mpc_conn *conns_map_mmap(int fd, uint32_t max_conns, size_t *len)
+{
+	struct bpf_map_info info;
+	__u32 ilen = sizeof(info);
+	long page = sysconf(_SC_PAGESIZE);
+	void *p;
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &ilen))
+		return NULL;
+	if (info.value_size != sizeof(struct mpc_conn) ||
+	    info.max_entries < max_conns ||
+	    !(info.map_flags & BPF_F_MMAPABLE)) {
+		log_err("mpc_conns: value %u B, %u entries, flags 0x%x; this "
+			"agent needs %zu B, >= %u entries, BPF_F_MMAPABLE",
+			info.value_size, info.max_entries, info.map_flags,
+			sizeof(struct mpc_conn), max_conns);
+		errno = EINVAL;
+		return NULL;
+	}
+	*len = ((size_t)info.max_entries * sizeof(struct mpc_conn) + page - 1) /
+	       page * page;
+	p = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		log_err("mpc_conns: mmap: %s", strerror(errno));
+		return NULL;
+	}
+	return p;
+}
+
 int conv_init(struct conv *cv, const struct mpc_config *cfg, int conns_fd,
 	      int flows_fd, int config_fd, int agent_fd, uint32_t max_conns)
 {
@@ -1693,6 +1761,9 @@ int conv_init(struct conv *cv, const struct mpc_config *cfg, int conns_fd,
 	cv->mtu = cfg->mtu ? cfg->mtu : 1500;
 	cv->port_lo = cfg->port_lo ? cfg->port_lo : 61000;
 	cv->port_hi = cfg->port_hi ? cfg->port_hi : 65535;
+	cv->conns_mem = conns_map_mmap(conns_fd, max_conns, &cv->conns_mem_len);
+	if (!cv->conns_mem)
+		return -errno;
 	cv->conns = calloc(max_conns, sizeof(*cv->conns));
 	cv->ports = calloc(cfg->n_ext ? (size_t)cfg->n_ext : 1, 8192);
 	if (!cv->conns || !cv->ports)
@@ -1756,6 +1827,9 @@ int conv_adopt(struct conv *cv)
 		c->leg_iss = m.leg_iss;
 		c->leg_irs = m.leg_irs;
 		c->sf_iss = m.sf[0].iss;
+		c->copt.ts = c->sopt.ts = !!(m.flags & MPC_CF_SF_TS);
+		c->cli_ts = m.up_tsval;
+		c->sopt.tsval = m.down_tsval;
 		c->since = now_ns();
 		c->deadline = c->since + DEAD_LINGER;
 		c->tries = REPLY_TRIES; /* the reply was sent long ago */
@@ -1796,5 +1870,7 @@ void conv_fini(struct conv *cv)
 			free(cv->conns[i].user);
 	free(cv->conns);
 	free(cv->ports);
+	if (cv->conns_mem)
+		munmap(cv->conns_mem, cv->conns_mem_len);
 	mpc_tx_close(&cv->tx);
 }

@@ -21,7 +21,10 @@ struct conv_conn;
 struct conv {
 	const struct mpc_config *cfg;
 	struct mpc_tx tx;
-	int conns_fd;  /* mpc_conns */
+	int conns_fd; /* mpc_conns */
+	/* mpc_conns mmapped: fields the agent owns are stored in place */
+	struct mpc_conn *conns_mem;
+	size_t conns_mem_len;
 	int flows_fd;  /* mpc_flows */
 	int config_fd; /* mpc_config */
 	uint32_t max_conns;

@@ -5,13 +5,16 @@
 #include <linux/if_link.h>
 #include <linux/sockios.h>
 #include <net/if.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -100,6 +103,113 @@ static bool pin_exists(const char *root, const char *name)
 	return access(path, F_OK) == 0;
 }
 
+/*
+ * Why mpconv__load() failed, told from libbpf's own messages while it
+ * runs: the verifier rejected a program (libbpf then prints the whole
+ * verifier log, which can be megabytes: below --log-level debug only its
+ * last lines are kept for the error message), or a pinned map does not
+ * match this build's definition (libbpf: "couldn't reuse pinned map").
+ */
+#define LOAD_TAIL_LINES 10
+static struct {
+	libbpf_print_fn_t next;
+	char prog[64];	  /* the program the kernel refused */
+	char tail[2048];  /* last LOAD_TAIL_LINES lines of its verifier log */
+	char pinned[320]; /* libbpf's first line about a pinned map */
+} load_why;
+
+static void load_why_tail(const char *log, const char *end)
+{
+	const char *b = end;
+	int n = 0;
+
+	while (b > log && b[-1] == '\n')
+		end = --b;
+	while (b > log && n < LOAD_TAIL_LINES)
+		if (*--b == '\n' && ++n == LOAD_TAIL_LINES)
+			b++;
+	if (end - b >= (long)sizeof(load_why.tail))
+		b = end - (sizeof(load_why.tail) - 1);
+	snprintf(load_why.tail, sizeof(load_why.tail), "%.*s", (int)(end - b),
+		 b);
+}
+
+/* "libbpf: prog 'NAME': ..." */
+static void load_why_prog(const char *s)
+{
+	const char *p = strstr(s, "prog '");
+
+	if (p)
+		sscanf(p, "prog '%63[^']'", load_why.prog);
+}
+
+static int load_why_print(enum libbpf_print_level level, const char *fmt,
+			  va_list ap)
+{
+	static const char begin[] = "-- BEGIN PROG LOAD LOG --\n";
+	char *s = NULL, *b, *e;
+	bool shown = true;
+	va_list aq;
+
+	va_copy(aq, ap);
+	if (level != LIBBPF_WARN || vasprintf(&s, fmt, aq) < 0)
+		s = NULL;
+	va_end(aq);
+	if (s && (b = strstr(s, begin))) {
+		/* "prog 'NAME': -- BEGIN PROG LOAD LOG --\nLOG-- END ..." */
+		load_why_prog(s);
+		b += sizeof(begin) - 1;
+		e = strstr(b, "-- END PROG LOAD LOG --");
+		load_why_tail(b, e ? e : b + strlen(b));
+		shown = mpc_log_level >= MPC_LOG_DEBUG;
+	} else if (s && strstr(s, "BPF program load failed")) {
+		load_why_prog(s);
+	} else if (s && strstr(s, "pinned map") && !load_why.pinned[0]) {
+		/* "couldn't reuse pinned map at '...': parameter mismatch" */
+		snprintf(load_why.pinned, sizeof(load_why.pinned), "%s", s);
+		load_why.pinned[strcspn(load_why.pinned, "\n")] = '\0';
+	}
+	free(s);
+	if (!shown || !load_why.next)
+		return 0;
+	return load_why.next(level, fmt, ap);
+}
+
+static void load_why_report(int err, const char *pin_root)
+{
+	struct utsname u;
+	char *line, *save = NULL;
+
+	if (uname(&u))
+		snprintf(u.release, sizeof(u.release), "?");
+	if (load_why.prog[0] && load_why.tail[0]) {
+		log_err("load BPF programs: the kernel's verifier (Linux %s) "
+			"rejected program '%s' (%s); the end of its log:",
+			u.release, load_why.prog, strerror(-err));
+		for (line = strtok_r(load_why.tail, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save))
+			log_err("  %s", line);
+		log_err("%s", mpc_log_level >= MPC_LOG_DEBUG
+				      ? "(the whole verifier log is above)"
+				      : "(the whole verifier log: --log-level "
+					"debug)");
+	} else if (load_why.prog[0]) {
+		log_err("load BPF programs: the kernel (Linux %s) refused "
+			"program '%s': %s (no verifier log; libbpf's messages "
+			"above, more with --log-level debug)",
+			u.release, load_why.prog, strerror(-err));
+	} else if (load_why.pinned[0]) {
+		log_err("load BPF programs: %s (%s): a map pinned under %s by "
+			"an older, incompatible mpconv? stop that agent and "
+			"remove %s",
+			strerror(-err), load_why.pinned, pin_root, pin_root);
+	} else {
+		log_err("load BPF programs: %s (libbpf's messages above; "
+			"more with --log-level debug)",
+			strerror(-err));
+	}
+}
+
 int mpc_dp_open(struct mpc_dp *dp, const struct mpc_config *c)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = c->pin_root);
@@ -127,11 +237,12 @@ int mpc_dp_open(struct mpc_dp *dp, const struct mpc_config *c)
 	bpf_map__set_max_entries(dp->skel->maps.mpc_conns, c->max_conns);
 	bpf_map__set_max_entries(dp->skel->maps.mpc_flows,
 				 c->max_conns * (1 + MPC_MAX_SUBFLOWS));
+	memset(&load_why, 0, sizeof(load_why));
+	load_why.next = libbpf_set_print(load_why_print);
 	err = mpconv__load(dp->skel);
+	libbpf_set_print(load_why.next);
 	if (err) {
-		log_err("load BPF programs: %s (a pinned map of an older, "
-			"incompatible mpconv? remove %s)",
-			strerror(-err), c->pin_root);
+		load_why_report(err, c->pin_root);
 		mpconv__destroy(dp->skel);
 		dp->skel = NULL;
 		return err;

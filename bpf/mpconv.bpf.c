@@ -65,10 +65,11 @@ MPC_INLINE int to_agent(void *ctx, const bool xdp, struct mpc_scratch *scr,
 		return -1;
 	/* 1..MPC_SLOW_SNAPLEN, in a form the verifier can follow */
 	if (ctx_load_bytes(ctx, xdp, 0, scr->copy + sizeof(*h),
-			   MPC_BOUND(cap - 1, 2047) + 1))
+			   MPC_LEN(cap, MPC_SLOW_SNAPLEN - 1)))
 		return -1;
 	if (bpf_ringbuf_output(&mpc_slow, scr->copy,
-			       sizeof(*h) + MPC_BOUND(cap - 1, 2047) + 1, 0)) {
+			       sizeof(*h) + MPC_LEN(cap, MPC_SLOW_SNAPLEN - 1),
+			       0)) {
 		st->slow_lost++;
 		return -1;
 	}
@@ -246,6 +247,10 @@ MPC_INLINE int mpc_main(void *ctx, const bool xdp)
 		to_agent(ctx, xdp, scr, st, MPC_SLOW_CONTROL, conn_id,
 			 scr->out.why,
 			 flow->kind == MPC_FLOW_SUBFLOW ? sfi : 0xff);
+		return ctx_drop(xdp);
+	}
+	if (scr->out.verdict == MPC_XV_DROP) {
+		st->closed_ack_dropped++;
 		return ctx_drop(xdp);
 	}
 	if (scr->out.notify) {

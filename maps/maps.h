@@ -63,12 +63,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mpc_flows SEC(".maps");
 
-/* connection state by id (the agent allocates ids) */
+/* connection state by id (the agent allocates ids). Mmappable: the agent
+ * stores the words it owns (state) in place, never a whole value over the
+ * data path's concurrent updates. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, MPC_DEFAULT_MAX_CONNS);
 	__type(key, __u32);
 	__type(value, struct mpc_conn);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mpc_conns SEC(".maps");
 

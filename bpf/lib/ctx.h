@@ -52,6 +52,28 @@ MPC_INLINE unsigned long ctx_ld32(void *ctx, const int off)
 		__b;                                      \
 	})
 
+/*
+ * A helper's length n, already checked to be 1..mask+1 (mask 2^k - 1), as
+ * ((n - 1) & mask) + 1, computed in one asm block in the register the
+ * call gets. The value does not change; what the verifier can see does.
+ * 6.1's verifier needs a length whose minimum it knows to be >= 1 (a
+ * non-zero size for the helpers' ARG_CONST_SIZE, and a map-value or stack
+ * range it can check) and gets there from none of: `if (n)` (it does not
+ * narrow n != 0 to n >= 1), a check on one fill of a spilled n with the
+ * call taking another fill (not linked), or clang's own re-computation of
+ * n after the check. Newer verifiers accept those; 6.1 said "invalid
+ * zero-sized read" or "R4 min value is outside of the allowed memory
+ * range". Three ALU instructions, no branch.
+ */
+#define MPC_LEN(n, mask)                                  \
+	({                                                \
+		__u64 __l = (n);                          \
+		asm volatile("%0 -= 1; %0 &= %1; %0 += 1" \
+			     : "+r"(__l)                  \
+			     : "i"(mask));                \
+		__l;                                      \
+	})
+
 MPC_INLINE void *ctx_data(void *ctx, const bool xdp)
 {
 	if (xdp)

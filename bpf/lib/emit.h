@@ -101,8 +101,10 @@ MPC_INLINE int mpc_load_old(void *ctx, const bool xdp, struct mpc_scratch *scr)
 
 	if (olen < 40 || olen > 100)
 		return -1;
-	return ctx_load_bytes(ctx, xdp, p->l3_off, scr->old, olen & 127) ? -1
-									 : 0;
+	return ctx_load_bytes(ctx, xdp, p->l3_off, scr->old,
+			      MPC_LEN(olen, MPC_HDR_MASK))
+		       ? -1
+		       : 0;
 }
 
 /*
@@ -277,7 +279,8 @@ MPC_INLINE int mpc_emit(void *ctx, const bool xdp, struct mpc_scratch *scr,
 		if (grow && bpf_xdp_adjust_head(ctx, -grow))
 			return MPC_EMIT_FAIL;
 		if (n < MPC_ETH_LEN + 40 ||
-		    bpf_xdp_store_bytes(ctx, 0, scr->hdr, n))
+		    bpf_xdp_store_bytes(ctx, 0, scr->hdr,
+					MPC_LEN(n, MPC_HDR_MASK)))
 			return MPC_EMIT_FAIL;
 		if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
 			return MPC_EMIT_NEIGH;
@@ -299,7 +302,8 @@ MPC_INLINE int mpc_emit(void *ctx, const bool xdp, struct mpc_scratch *scr,
 		return MPC_EMIT_FAIL;
 	if (n < MPC_ETH_LEN + 40 ||
 	    bpf_skb_store_bytes(ctx, MPC_ETH_LEN, scr->hdr + MPC_ETH_LEN,
-				n - MPC_ETH_LEN, BPF_F_RECOMPUTE_CSUM))
+				MPC_LEN(n - MPC_ETH_LEN, MPC_HDR_MASK),
+				BPF_F_RECOMPUTE_CSUM))
 		return MPC_EMIT_FAIL;
 	if (bpf_l4_csum_replace(ctx, MPC_ETH_LEN + ip_len + 16, 0, hdr_diff,
 				0) ||

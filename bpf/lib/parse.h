@@ -133,9 +133,11 @@ MPC_INLINE int mpc_parse(void *ctx, const bool xdp, struct mpc_pkt *p)
 	p->seg.win = bpf_ntohs(th->window);
 	p->seg.flags = ((__u8 *)th)[13];
 	p->seg.optlen = (p->tcp_hlen - sizeof(*th)) & 0x3f;
-	/* doff <= 15 makes this <= 40; the mask tells the verifier */
-	if (p->seg.optlen && ctx_load_bytes(ctx, xdp, off + sizeof(*th),
-					    p->seg.opts, p->seg.optlen))
+	/* doff <= 15 makes this <= 40; MPC_LEN tells the verifier (1..64,
+	 * the size of opts) */
+	if (p->seg.optlen &&
+	    ctx_load_bytes(ctx, xdp, off + sizeof(*th), p->seg.opts,
+			   MPC_LEN(p->seg.optlen, MPC_TCPOPT_MASK)))
 		return MPC_PARSE_BAD_TCP;
 	return MPC_PARSE_TCP;
 }

@@ -32,13 +32,14 @@ struct mpc_stats {
 	__u64 up_bytes;	    /* ... their payload */
 	__u64 down_xlate;   /* TCP peer -> MPTCP peer, translated */
 	__u64 down_bytes;
-	__u64 to_agent;	     /* handed to the agent (slow path) */
-	__u64 to_agent_syn;  /* ... of which SYNs to the Convert service */
-	__u64 notify_agent;  /* translated and also copied to the agent */
-	__u64 slow_lost;     /* slow-path ring full: packet dropped */
-	__u64 nonlinear_map; /* peer remapped: new subflow offset taken */
-	__u64 sack_trimmed;  /* SACK blocks that did not fit downstream */
-	__u64 service_stray; /* non-SYN to the service port, no state */
+	__u64 to_agent;		  /* handed to the agent (slow path) */
+	__u64 to_agent_syn;	  /* ... of which SYNs to the Convert service */
+	__u64 notify_agent;	  /* translated and also copied to the agent */
+	__u64 slow_lost;	  /* slow-path ring full: packet dropped */
+	__u64 nonlinear_map;	  /* peer remapped: new subflow offset taken */
+	__u64 sack_trimmed;	  /* SACK blocks that did not fit downstream */
+	__u64 service_stray;	  /* non-SYN to the service port, no state */
+	__u64 closed_ack_dropped; /* pure ACKs for a leg closed at the server */
 };
 
 /*
@@ -79,8 +80,9 @@ struct mpc_agent_stats {
 	__u64 reply_retx;     /* Convert reply retransmissions */
 	__u64 synack_retx;
 	__u64 leg_syn_retx;
-	__u64 tx_errors; /* raw socket send failures */
-	__u64 adopted;	 /* connections re-adopted after a restart */
+	__u64 tx_errors;   /* raw socket send failures */
+	__u64 adopted;	   /* connections re-adopted after a restart */
+	__u64 fin_reacked; /* repeated server FIN after the close, ACKed */
 };
 
 /* slow path: why the agent gets a packet (struct mpc_slow_hdr.reason) */

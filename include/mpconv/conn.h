@@ -113,7 +113,12 @@ struct mpc_conn {
 	__u32 down_snd_nxt; /* highest DSN_down + len sent downstream */
 	__u32 up_fin_dsn;   /* DSN of the peer's DATA_FIN (MPC_CF_UP_FIN) */
 	__u32 down_fin_dsn; /* DSN of our DATA_FIN (MPC_CF_DOWN_FIN) */
-	__u64 last_up_ns;   /* bpf_ktime_get_ns() of the last packet */
+	/* newest TSval from the MPTCP peer / the TCP peer (set by the agent
+	 * at publish, moved by the data path): the agent's own segments
+	 * (FIN, ACK of a FIN, leg ACK) carry them, or PAWS drops them */
+	__u32 up_tsval;
+	__u32 down_tsval;
+	__u64 last_up_ns; /* bpf_ktime_get_ns() of the last packet */
 	__u64 last_down_ns;
 	__u64 up_bytes; /* payload bytes translated */
 	__u64 down_bytes;

@@ -558,7 +558,6 @@ struct mpc_conv_list_walk {
 	__u32 forbid; /* bit v set: entry v (< 32) is not allowed */
 	__u32 where;
 	int rc;
-	bool pad;
 };
 
 /* a list lives in one TLV, so it is shorter than 1016 bytes */
@@ -572,14 +571,13 @@ MPC_CALLBACK long mpc_conv_list_step(__u32 i, void *arg)
 	if (i >= w->n)
 		return 1;
 	v = MPC_RD8(w->b, w->start + i, MPC_CONV_MASK);
-	if (w->pad) {
+	if (i > w->k) {
 		if (v == 0)
 			return 0;
 		goto bad; /* an entry after the padding started */
 	}
 	if (v == 0) {
 		/* D5: padding to the 32-bit boundary, so < 4 bytes */
-		w->pad = true;
 		w->k = i;
 		if (w->n - i >= 4)
 			goto bad;
@@ -599,14 +597,14 @@ MPC_INLINE int mpc_conv_chk_list(const __u8 *b, __u32 start, __u32 n,
 				 __u32 forbid, __u32 *count, __u32 *where)
 {
 	struct mpc_conv_list_walk w = {
-		.b = b, .start = start, .n = n, .forbid = forbid};
+		.b = b, .start = start, .n = n, .k = n, .forbid = forbid};
 
 	MPC_LOOP(MPC_CONV_LIST_STEPS, mpc_conv_list_step, &w);
 	if (w.rc) {
 		*where = w.where;
 		return w.rc;
 	}
-	*count = w.pad ? w.k : n;
+	*count = w.k;
 	return 0;
 }
 

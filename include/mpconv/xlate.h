@@ -217,6 +217,21 @@ MPC_INLINE int mpc_seg_mptcp_scan(const struct mpc_seg *s,
 }
 
 /*
+ * The leg is over at the server: both FINs went through and each was
+ * acknowledged (the server's by a DATA_ACK we forwarded, ours by the
+ * server). The server's socket is then CLOSED (it closed last) or in
+ * TIME_WAIT, and answers anything but a repeated FIN with RST.
+ */
+MPC_INLINE bool mpc_leg_done(const struct mpc_conn *c)
+{
+	if ((c->flags & (MPC_CF_UP_FIN | MPC_CF_DOWN_FIN)) !=
+	    (MPC_CF_UP_FIN | MPC_CF_DOWN_FIN))
+		return false;
+	return !mpc_before(c->max_leg_ack, c->up_fin_dsn + c->up_off + 1) &&
+	       !mpc_before(c->max_data_ack, c->down_fin_dsn + 1);
+}
+
+/*
  * Upstream: a segment from the MPTCP peer on subflow sf -> the leg.
  * scratch is caller-provided room for one parsed option (BPF stack).
  */
@@ -314,6 +329,14 @@ MPC_INLINE void mpc_xlate_up(const struct mpc_conn *c,
 		o->ack = c->leg_irs + 1;
 	if (m.signal)
 		o->notify = 1;
+	/* a Linux MPTCP peer acknowledges the server's DATA_FIN more than
+	 * once (subflow ACK, then a DATA_ACK update); the first closes the
+	 * server's socket, each later one would draw a RST */
+	if (!s->paylen && !(o->flags & MPC_TH_FIN) && !o->notify &&
+	    mpc_leg_done(c)) {
+		o->verdict = MPC_XV_DROP;
+		return;
+	}
 
 	/* options: MPTCP out, SACK into leg space, the rest as sent */
 	o->optlen = s->optlen;
@@ -346,6 +369,14 @@ MPC_INLINE void mpc_xlate_down(const struct mpc_conn *c,
 
 	mpc_memset(o, 0, sizeof(*o));
 	if (s->flags & (MPC_TH_SYN | MPC_TH_RST)) {
+		o->verdict = MPC_XV_SLOW;
+		o->why = MPC_XW_CTRL_FLAGS;
+		return;
+	}
+	/* the server repeats its FIN although the peer DATA_ACKed it: our
+	 * leg ACK was lost; the agent acknowledges it (the peer needs
+	 * nothing more) */
+	if (fin && mpc_leg_done(c)) {
 		o->verdict = MPC_XV_SLOW;
 		o->why = MPC_XW_CTRL_FLAGS;
 		return;
@@ -495,6 +526,8 @@ MPC_INLINE void mpc_observe_up(struct mpc_conn *c, struct mpc_subflow *sf,
 		c->up_fin_dsn = o->fin_dsn;
 		MPC_ATOMIC_OR(&c->flags, MPC_CF_UP_FIN);
 	}
+	if ((s->to.flags & MPC_TO_TS) && mpc_after(s->to.tsval, c->up_tsval))
+		c->up_tsval = s->to.tsval;
 }
 
 MPC_INLINE void mpc_observe_down(struct mpc_conn *c, const struct mpc_seg *s,
@@ -516,6 +549,8 @@ MPC_INLINE void mpc_observe_down(struct mpc_conn *c, const struct mpc_seg *s,
 	}
 	if (mpc_after(dsn_end, c->down_snd_nxt))
 		c->down_snd_nxt = dsn_end;
+	if ((s->to.flags & MPC_TO_TS) && mpc_after(s->to.tsval, c->down_tsval))
+		c->down_tsval = s->to.tsval;
 }
 
 #endif /* MPCONV_XLATE_H */

@@ -625,6 +625,15 @@ _topo_create() (
 
 	_sysctl "$NS_CONV" net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 	_sysctl "$NS_CLIENT" net.mptcp.enabled=1
+	# Linux >= 6.12 sends the third SYN (net.mptcp.
+	# syn_retrans_before_tcp_fallback = 2) without MP_CAPABLE and, when
+	# that one is answered, disables active MPTCP for blackhole_timeout
+	# (3600 s). The converter answers only once the server has (or
+	# leg-timeout passed), so one slow-server test case would turn every
+	# later client connection into plain TCP. 0 = no detection.
+	if [ -e /proc/sys/net/mptcp/blackhole_timeout ]; then
+		_sysctl "$NS_CLIENT" net.mptcp.blackhole_timeout=0
+	fi
 	_sysctl "$NS_CONV" net.mptcp.enabled=1
 	_sysctl "$NS_SERVER" "net.mptcp.enabled=$([ "$TOPO_SERVER_MPTCP" = 1 ] && echo 1 || echo 0)"
 
@@ -955,6 +964,12 @@ nstat_get() {
 	{ nstat_ns "$1" -asz "$2" 2>/dev/null || true; } | awk -v c="$2" '$1 == c { v = $2 } END { print v + 0 }'
 }
 
+# nstat_has NS COUNTER: the kernel has this counter (older kernels lack
+# some: Debian's 6.1 has no MPTcpExtMPJoinSynTx)
+nstat_has() {
+	{ nstat_ns "$1" -asz "$2" 2>/dev/null || true; } | awk -v c="$2" '$1 == c { f = 1 } END { exit !f }'
+}
+
 # link_bytes NS IFACE: "TX_BYTES RX_BYTES"
 link_bytes() {
 	ip netns exec "$1" sh -c \
@@ -1273,6 +1288,13 @@ mpc_start() {
 		esac
 	done
 	_topo_tmp
+	# one agent per pin root: a previous one still running (its stop case
+	# skipped by E2E_CASES, or a test that forgot) is stopped first, or
+	# both would serve the same maps
+	if [ -n "$MPC_PID" ] && kill -0 "$MPC_PID" 2>/dev/null; then
+		info "mpc_start: stopping the running agent $MPC_PID first"
+		mpc_stop || true
+	fi
 	[ "$TOPO_XDP" = 1 ] ||
 		warn "mpc_start: topology without --xdp (checksum offload still on)"
 	if [ "$dp" = tc ]; then

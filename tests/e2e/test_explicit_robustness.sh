@@ -89,6 +89,9 @@ _state_gone() {
 		f=$(mpc_flows_n)
 		_case_fail "converter state after ${1:-15} s: $n connection(s) (mpconvctl conns), $f flow(s) (mpc_flows)"
 		mpc_has_conns_cmd && mpc_ctl conns | head -n 6 | sed 's/^/    /'
+		# the data path's view of them, for the next engineer
+		bpftool -j map dump pinned "$MPC_PIN/mpc_conns" >"$TOPO_TMP/mpc_conns.json" 2>&1 || true
+		mpc_ctl stats >"$TOPO_TMP/mpc_stats.txt" 2>&1 || true
 	fi
 }
 

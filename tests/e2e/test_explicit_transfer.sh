@@ -115,7 +115,14 @@ _proofs() {
 	# every SYN the client sends goes to the service: the Convert SYNs,
 	# the MP_JOIN SYNs of its second endpoint and their retransmissions
 	local join retr
-	join=$(($(nstat_get "$NS_CLIENT" MPTcpExtMPJoinSynTx) - SNAP_JOIN))
+	if nstat_has "$NS_CLIENT" MPTcpExtMPJoinSynTx; then
+		join=$(($(nstat_get "$NS_CLIENT" MPTcpExtMPJoinSynTx) - SNAP_JOIN))
+	else
+		# no such counter (Debian's 6.1): the client has one subflow
+		# endpoint per family, so one MP_JOIN SYN per connection
+		join=$n
+		info "no MPTcpExtMPJoinSynTx on this kernel: counting one MP_JOIN SYN per connection"
+	fi
 	retr=$(($(nstat_get "$NS_CLIENT" TcpExtTCPSynRetrans) - SNAP_SYNRETR))
 	assert_ge "$tas" "$n" "to_agent_syn >= one Convert SYN per connection"
 	assert_le "$tas" $((n + join + retr)) "to_agent_syn <= the SYNs the client sent ($n Convert + $join MP_JOIN + $retr retransmitted)"
@@ -229,10 +236,12 @@ case_parallel() {
 			sort | uniq -c | sed 's/^/    /'
 		local c k v
 		c=
-		for k in syn_dup syn_ignored accepted established synack_retx leg_syn_retx leg_rst client_rst; do
+		for k in syn_dup syn_ignored accepted established nokey fallback synack_retx reply_retx leg_syn_retx leg_rst client_rst; do
 			v=$(mpc_counter_delta "$SNAP" "$k" 2>/dev/null) && c="$c $k +$v"
 		done
 		info "agent:${c:- (no agent counters)}"
+		info "client kernel: $(nstat_ns "$NS_CLIENT" -asz 2>/dev/null |
+			awk '$1 ~ /^MPTcpExt.*(Fallback|Fail|Reset|Corrupt|NotMatch|Infinite|Rst)/ && $2 > 0 { printf "%s %s ", $1, $2 }')"
 		info "veth tx drops: c1 $(_txdrops "$NS_CLIENT" "$IF_C1"), s1 $(_txdrops "$NS_SERVER" "$IF_S1"), m1 $(_txdrops "$NS_CONV" "$IF_M1"), m3 $(_txdrops "$NS_CONV" "$IF_M3") (since the topology was made)"
 	fi
 	assert_eq "$syn" $((n * ${#sizes[@]})) "Convert messages acknowledged in the SYN"

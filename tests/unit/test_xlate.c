@@ -1605,6 +1605,43 @@ static void test_regress_leg_ack_floor_after_2gib(void **state)
 }
 
 /*
+ * BUG: the agent's own segments late in a connection (our subflow FIN,
+ * the ACK of the peer's FIN) carried the timestamps of the handshake;
+ * Linux discarded them as old duplicates (PAWS) and retransmitted its FIN
+ * until it gave up, leaving the connection in "closing". The data path
+ * now records the newest TSval of each side for the agent.
+ */
+static void test_regress_newest_tsval(void **state)
+{
+	struct mpc_conn c;
+	struct mpc_xlate_out o;
+	struct mpc_seg s;
+	struct ob b = {0};
+
+	(void)state;
+	conn_fx(&c);
+	c.up_tsval = 100;
+	c.down_tsval = 200;
+	ob_ts(&b, 150, 7);
+	seg_ob(&s, 9201, 71005, 0, MPC_TH_ACK, 500, &b);
+	xup(&c, &s, &o);
+	observe_up(&c, &c.sf[0], &s, &o);
+	assert_int_equal(c.up_tsval, 150);
+	/* an older (reordered) one does not move it back */
+	memset(&b, 0, sizeof(b));
+	ob_ts(&b, 120, 7);
+	seg_ob(&s, 9201, 71005, 0, MPC_TH_ACK, 500, &b);
+	xup(&c, &s, &o);
+	observe_up(&c, &c.sf[0], &s, &o);
+	assert_int_equal(c.up_tsval, 150);
+	memset(&b, 0, sizeof(b));
+	ob_ts(&b, 5000, 150);
+	seg_ob(&s, 6001, 1201, 0, MPC_TH_ACK, 600, &b);
+	observe_down(&c, &s, NULL);
+	assert_int_equal(c.down_tsval, 5000);
+}
+
+/*
  * BUG: a plain TCP peer's FIN takes a subflow sequence number, but the
  * data path's record of what the peer sent (sf->up_nxt) stopped before
  * it, so the server's ACK of the FIN was clamped to the FIN's own
@@ -1636,6 +1673,65 @@ static void test_regress_plain_fin_acked(void **state)
 	xdown(&c, &s, &o);
 	assert_int_equal(o.verdict, MPC_XV_FORWARD);
 	assert_int_equal(o.ack, 9202);
+}
+
+/*
+ * BUG: a Linux MPTCP peer acknowledges the server's DATA_FIN twice (the
+ * subflow ACK, then a DATA_ACK update). Both became leg ACKs of the FIN;
+ * the first closed the server's socket (LAST_ACK -> CLOSED), the second
+ * drew a RST from the server (tests/e2e "graceful close", 1 in ~10).
+ *
+ * Input: plain fx connection; the peer's FIN (leg 1201) and the server's
+ * FIN (leg 6001, acking 1202) went through; the peer ACKs the server's
+ * FIN twice. Expected: the first forwarded, the second dropped; data and
+ * a repeated server FIN (our ACK lost) still handled.
+ */
+static void test_regress_closed_leg_dup_ack(void **state)
+{
+	struct mpc_conn c;
+	struct mpc_xlate_out o;
+	struct mpc_seg s;
+	__u32 fin_ack;
+
+	(void)state;
+	conn_fx_plain(&c);
+	c.max_data_ack = 70005; /* the reply, in a plain peer's seq space */
+	c.sf[0].up_nxt = 9201;
+	seg_make(&s, 9201, 71005, 0, MPC_TH_ACK | MPC_TH_FIN, 500, NULL, 0);
+	xup(&c, &s, &o);
+	assert_int_equal(o.verdict, MPC_XV_FORWARD);
+	observe_up(&c, &c.sf[0], &s, &o);
+	seg_make(&s, 6001, 1202, 0, MPC_TH_ACK | MPC_TH_FIN, 600, NULL, 0);
+	xdown(&c, &s, &o);
+	assert_int_equal(o.verdict, MPC_XV_FORWARD);
+	observe_down(&c, &s, &o);
+	fin_ack = o.end_seq;
+	assert_false(mpc_leg_done(&c));
+
+	/* the first ACK of the server's FIN: forwarded, acks leg 6002 */
+	seg_make(&s, 9202, fin_ack, 0, MPC_TH_ACK, 500, NULL, 0);
+	xup(&c, &s, &o);
+	assert_int_equal(o.verdict, MPC_XV_FORWARD);
+	assert_int_equal(o.ack, 6002);
+	observe_up(&c, &c.sf[0], &s, &o);
+	assert_true(mpc_leg_done(&c));
+	/* the second: the server is CLOSED, it would answer RST */
+	xup(&c, &s, &o);
+	assert_int_equal(o.verdict, MPC_XV_DROP);
+	/* a window update too */
+	seg_make(&s, 9202, fin_ack, 0, MPC_TH_ACK, 900, NULL, 0);
+	xup(&c, &s, &o);
+	assert_int_equal(o.verdict, MPC_XV_DROP);
+	/* the server repeats its FIN: the agent ACKs it */
+	seg_make(&s, 6001, 1202, 0, MPC_TH_ACK | MPC_TH_FIN, 600, NULL, 0);
+	xdown(&c, &s, &o);
+	assert_int_equal(o.verdict, MPC_XV_SLOW);
+	assert_int_equal(o.why, MPC_XW_CTRL_FLAGS);
+	/* while the server's FIN is not yet acknowledged, nothing changes */
+	c.max_data_ack = fin_ack - 1 - c.sf[0].down_off;
+	seg_make(&s, 9202, fin_ack - 1, 0, MPC_TH_ACK, 500, NULL, 0);
+	xup(&c, &s, &o);
+	assert_int_equal(o.verdict, MPC_XV_FORWARD);
 }
 
 /*
@@ -3429,6 +3525,8 @@ int main(void)
 		cmocka_unit_test(test_sim),
 		cmocka_unit_test(test_regress_leg_ack_floor_after_2gib),
 		cmocka_unit_test(test_regress_plain_fin_acked),
+		cmocka_unit_test(test_regress_newest_tsval),
+		cmocka_unit_test(test_regress_closed_leg_dup_ack),
 		cmocka_unit_test(test_regress_down_seq_after_data_fin),
 		cmocka_unit_test(test_regress_partial_reinjection),
 		cmocka_unit_test(test_regress_pure_ack_after_remap_back),
