@@ -422,7 +422,9 @@ report_failures() {
 	while IFS=$'\t' read -r g t status s note; do
 		[ "$status" = FAIL ] || continue
 		l=$res/logs/$g-$t.log
-		echo "----- $krel: $g/$t failed ($note): last 40 lines -----"
+		echo "----- $krel: $g/$t failed ($note): failed checks and cases -----"
+		grep -n -B 8 -E '^  not ok|^FAIL:' "$l" 2>/dev/null | grep -v -- '-  ok - ' | head -n 60
+		echo "----- $krel: $g/$t: last 40 lines -----"
 		tail -n 40 "$l" 2>/dev/null || echo "(no log)"
 		echo "-----"
 	done <"$res/results.tsv"

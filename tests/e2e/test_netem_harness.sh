@@ -13,6 +13,8 @@
 # reordering are switched on: a reordered packet skips the delay); IPv4 and IPv6
 # transfers of SIZE each way, SHA-256 verified, MPTCP without fallback,
 # both subflows carried data, netem dropped packets and TCP retransmitted.
+# Loss and reordering are switched on once the join is established (see
+# case_transfer).
 #
 # Needs sch_netem: the dev machines' and CI's host kernel has none, so
 # there this test is skipped ("SKIP: no sch_netem"); `make vmtest` runs it
@@ -70,7 +72,7 @@ case_rtt() {
 
 # transfer FAMILY SERVER_ADDR
 case_transfer() {
-	local fam=$1 addr=$2 rc=0 d1a d2a d1 d2 retr0 retr ofo0 ofo c j0 j
+	local fam=$1 addr=$2 rc=0 d1a d2a d1 d2 retr0 retr ofo0 ofo c j0 j ja0 i
 	j0=
 	for c in MPTcpExtMPJoinSynTx MPTcpExtMPJoinSynAckRx MPTcpExtMPJoinSynAckHMacFailure; do
 		j0+=" $(nstat_get "$NS_CLIENT" "$c")"
@@ -79,8 +81,24 @@ case_transfer() {
 	d2a=$(netem_drops 2)
 	retr0=$(nstat_get "$NS_CLIENT" TcpRetransSegs)
 	ofo0=$(nstat_get "$NS_CONV" TcpExtTCPOFOQueue)
-	xfer_check "$NS_CLIENT" "$NS_CONV" --addr "$addr" --mptcp --size "$SIZE" \
-		--timeout 240 --name "$fam-netem" -- --expect-mptcp || rc=1
+	# The join handshake runs over delay and rate only; loss and reordering
+	# start once the server has the join's third ACK. Under 1 % loss
+	# Linux 6.12 sometimes kept a join it had the SYN/ACK of from ever
+	# carrying data (1 run in 4, IPv6): a kernel property this harness
+	# test is not about, and it made the suite flaky.
+	link_netem 1 "${NETEM1[@]:0:2}" "${NETEM1[@]: -2}" || return 1
+	link_netem 2 "${NETEM2[@]:0:2}" "${NETEM2[@]: -2}" || return 1
+	ja0=$(nstat_get "$NS_CONV" MPTcpExtMPJoinAckRx)
+	xfer_start "$NS_CLIENT" "$NS_CONV" --addr "$addr" --mptcp --size "$SIZE" \
+		--timeout 240 --name "$fam-netem" -- --expect-mptcp || return 1
+	for i in $(seq 100); do
+		[ "$(nstat_get "$NS_CONV" MPTcpExtMPJoinAckRx)" -gt "$ja0" ] && break
+		nap 0.1
+	done
+	info "server MPTcpExtMPJoinAckRx +$(($(nstat_get "$NS_CONV" MPTcpExtMPJoinAckRx) - ja0)) after $((i / 10)).$((i % 10)) s; loss and reordering on"
+	link_netem 1 "${NETEM1[@]}" || return 1
+	link_netem 2 "${NETEM2[@]}" || return 1
+	xfer_wait || rc=1
 	d1=$(($(netem_drops 1) - d1a))
 	d2=$(($(netem_drops 2) - d2a))
 	retr=$(($(nstat_get "$NS_CLIENT" TcpRetransSegs) - retr0))
