@@ -508,6 +508,22 @@ short=$(m knobs | grep -o 'BENCH_SHORT_LINKS=[^ ]*' | cut -d= -f2 || true)
 		- Two subflows over two veth pairs on 2 vCPUs add work, not capacity, and
 		  MPTCP's scheduler spreads one connection's data over both: these rows
 		  vary the most from run to run (see min–max).
+		- **Targets of issue 3, not met on veth.** mpconv was to stay within
+		  1.3× of plain forwarding in CPU-seconds per GB and beat the socat
+		  converter by 2×. Against plain forwarding with the *same* offloads
+		  (last ratio table) the upload is about there and the download is
+		  not; against (a) and (b), which keep GSO/GRO end to end, mpconv
+		  costs more per byte, because it translates MTU-sized frames only
+		  (docs/design.md 2b, 2c). Translating GSO super-packets in TC is the
+		  work that would close the gap.
+		- **mpconv downloads are slower than uploads**, and TC downloads
+		  sometimes time out: the leg ACK toward the server is the client's
+		  DATA_ACK (end-to-end ACK model), which Linux advances lazily, so
+		  the server sees a long RTT and reno recovers slowly from a loss; the
+		  TC path loses packets at the per-CPU backlog on this 2-vCPU host. A
+		  "failed" TC download above is such a transfer in the ~100 Mbit/s
+		  regime hitting \`BENCH_TIMEOUT\` (received bytes / 60 s), not a stall
+		  or corruption (docs/design.md 2c).
 
 		## What each number includes
 
