@@ -365,6 +365,16 @@ static void conn_sync_ts(struct conv_conn *c, const struct mpc_conn *m)
 		c->sopt.tsval = m->down_tsval;
 }
 
+/* a snapshot of what the data path keeps for id, from the mmap (no
+ * syscall: tick_conn() reads every connection every tick) */
+static int conn_read(const struct conv *cv, uint32_t id, struct mpc_conn *m)
+{
+	if (id >= cv->max_conns)
+		return -ENOENT;
+	memcpy(m, &cv->conns_mem[id], sizeof(*m));
+	return 0;
+}
+
 /*
  * Only the state word, stored in place through the mmap of mpc_conns: the
  * data path owns the observation fields. (A lookup + update of the whole
@@ -1095,7 +1105,7 @@ static void forward_up(struct conv *cv, struct conv_conn *c,
 	struct mpc_seg seg;
 	struct mpc_tcp_seg out;
 
-	if (bpf_map_lookup_elem(cv->conns_fd, &id, &m))
+	if (conn_read(cv, id, &m))
 		return;
 	memset(&seg, 0, sizeof(seg));
 	seg.seq = s->seq;
@@ -1359,7 +1369,7 @@ static void on_control(struct conv *cv, struct conv_conn *c,
 	struct mpc_mptcp_opt o;
 	struct mpc_conn m;
 
-	if (bpf_map_lookup_elem(cv->conns_fd, &id, &m))
+	if (conn_read(cv, id, &m))
 		return;
 	conn_sync_ts(c, &m);
 	if (from_client(c, s)) {
@@ -1389,7 +1399,7 @@ static void on_control(struct conv *cv, struct conv_conn *c,
 			c->cli_fin_seq = s->seq + s->dlen;
 			if (c->state == MPC_CS_ESTABLISHED)
 				conn_set_state(cv, c, MPC_CS_CLOSING);
-			bpf_map_lookup_elem(cv->conns_fd, &id, &m);
+			conn_read(cv, id, &m);
 			if (c->mptcp && (m.flags & MPC_CF_DOWN_FIN) &&
 			    !c->sf_fin_sent) {
 				send_sf_fin(cv, c, &m);
@@ -1437,7 +1447,7 @@ static void on_closed(struct conv *cv, struct conv_conn *c,
 	uint32_t id = conn_id(cv, c);
 	struct mpc_conn m;
 
-	if (bpf_map_lookup_elem(cv->conns_fd, &id, &m))
+	if (conn_read(cv, id, &m))
 		return;
 	conn_sync_ts(c, &m);
 	if (!from_client(c, s) && (s->flags & MPC_TH_FIN) && mpc_leg_done(&m)) {
@@ -1630,7 +1640,7 @@ static void tick_conn(struct conv *cv, struct conv_conn *c, uint64_t now)
 	}
 
 	/* ESTABLISHED / CLOSING: the data path's observations */
-	if (bpf_map_lookup_elem(cv->conns_fd, &id, &m))
+	if (conn_read(cv, id, &m))
 		return;
 	conn_sync_ts(c, &m);
 	if (!(m.flags & MPC_CF_REPLY_ACKED) && now >= c->deadline &&
@@ -1805,8 +1815,7 @@ int conv_adopt(struct conv *cv)
 		prev = &k;
 		if (bpf_map_lookup_elem(cv->flows_fd, &k, &f) ||
 		    f.conn_id >= cv->max_conns ||
-		    bpf_map_lookup_elem(cv->conns_fd, &f.conn_id, &m) ||
-		    m.state == MPC_CS_FREE)
+		    conn_read(cv, f.conn_id, &m) || m.state == MPC_CS_FREE)
 			continue;
 		c = &cv->conns[f.conn_id];
 		if (!c->used) {

@@ -227,7 +227,6 @@ int mpc_dp_open(struct mpc_dp *dp, const struct mpc_config *c)
 	if (err)
 		return err;
 	dp->adopted = pin_exists(c->pin_root, "mpc_stats");
-	dp->had_libxdp_dir = access("/sys/fs/bpf/xdp", F_OK) == 0;
 	snprintf(dp->pin_root, sizeof(dp->pin_root), "%s", c->pin_root);
 	dp->skel = mpconv__open_opts(&opts);
 	if (!dp->skel) {
@@ -534,10 +533,11 @@ void mpc_dp_close(struct mpc_dp *dp, bool unpin)
 	mpconv__destroy(dp->skel);
 	dp->skel = NULL;
 	if (unpin) {
-		/* our pin directory, and libxdp's state directory if libxdp
-		 * created it for us; both only when empty */
+		/* our pin directory, and libxdp's state directory: both only
+		 * when empty (an empty xdp/ holds no state; libxdp makes it
+		 * again when it needs it, and an agent restarted after SIGKILL
+		 * cannot know who made it) */
 		rmdir(dp->pin_root);
-		if (!dp->had_libxdp_dir)
-			rmdir("/sys/fs/bpf/xdp");
+		rmdir("/sys/fs/bpf/xdp");
 	}
 }

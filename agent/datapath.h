@@ -46,8 +46,7 @@ struct mpc_dp {
 	enum mpc_datapath mode; /* resolved: MPC_DP_XDP or MPC_DP_TC */
 	struct mpc_iface ifs[MPC_MAX_IFACES];
 	int n_ifs;
-	bool adopted;	     /* pinned maps of a previous agent were reused */
-	bool had_libxdp_dir; /* /sys/fs/bpf/xdp existed before we started */
+	bool adopted; /* pinned maps of a previous agent were reused */
 	char pin_root[128];
 	struct mpc_features feat;
 	bool feat_probed;

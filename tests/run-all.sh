@@ -53,6 +53,15 @@ run() { # group name timeout cmd...
 # kernel splats during the run fail it (WARN/BUG/KASAN/verifier oops)
 dmesg_mark=$(dmesg 2>/dev/null | wc -l)
 
+# bpffs before the run: whatever the tests leave there that was not there
+# fails the run. maps.debug and progs.debug are the kernel's own iterators,
+# created with every bpffs mount (bpf_preload).
+BPFFS=/sys/fs/bpf
+bpffs_ls() { ls -A "$BPFFS" 2>/dev/null | grep -vx -e maps.debug -e progs.debug | sort; }
+bpffs_was_mounted=0
+[ "$(stat -f -c %T "$BPFFS" 2>/dev/null)" = bpf_fs ] && bpffs_was_mounted=1
+bpffs_before=$(bpffs_ls)
+
 for g in "${groups[@]}"; do
 	case "$g" in
 	unit)
@@ -88,6 +97,23 @@ if [ -n "$splats" ]; then
 	echo "$splats"
 else
 	record kernel dmesg-splat-check PASS 0
+fi
+
+# libxdp leaves an empty state directory (xdp/) behind when it probed its
+# dispatcher for an agent that was SIGKILLed; it holds nothing once empty
+if [ -d "$BPFFS/xdp" ] && ! printf '%s\n' "$bpffs_before" | grep -qx xdp; then
+	rmdir "$BPFFS/xdp" 2>/dev/null || true
+fi
+bpffs_left=$(comm -13 <(printf '%s\n' "$bpffs_before") <(bpffs_ls) | tr '\n' ' ')
+if [ -n "${bpffs_left// /}" ]; then
+	record kernel bpffs-leak-check FAIL 0 "left in $BPFFS: $bpffs_left"
+else
+	record kernel bpffs-leak-check PASS 0
+	# the run mounted bpffs (an agent or bpftool did): unmount it again
+	if [ $bpffs_was_mounted = 0 ] && [ "$(stat -f -c %T "$BPFFS" 2>/dev/null)" = bpf_fs ] &&
+		[ -z "$(bpffs_ls)" ]; then
+		umount "$BPFFS" 2>/dev/null || true
+	fi
 fi
 
 echo
