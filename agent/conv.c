@@ -50,8 +50,14 @@
 #define LEG_SYN_RTO \
 	(200 * MSEC) /* below the client's 1 s SYN timer: a lost
 				    * leg SYN must not make it retransmit */
-#define SYNACK_RTO (300 * MSEC)
-#define SYNACK_TRIES 5
+/* SYN/ACK retransmissions: every SYNACK_RTO until the client's own SYN
+ * timer (1 s) is near, then backing off. A client that retransmits its
+ * SYN afterwards acknowledges our SYN/ACK without its MPTCP key and falls
+ * back to TCP at our first data (see nokey()), so the first second is
+ * worth a few extra packets. */
+#define SYNACK_RTO (200 * MSEC)
+#define SYNACK_FAST 4 /* retransmissions before backing off */
+#define SYNACK_TRIES 8
 #define REPLY_RTO (200 * MSEC)
 #define REPLY_TRIES 8
 #define ERR_RTO (500 * MSEC)
@@ -1600,7 +1606,8 @@ static void tick_conn(struct conv *cv, struct conv_conn *c, uint64_t now)
 			return;
 		}
 		cv->st.synack_retx++;
-		c->rto *= 2;
+		if (c->tries >= SYNACK_FAST)
+			c->rto *= 2;
 		c->deadline = now + c->rto;
 		send_synack(cv, c);
 		return;
