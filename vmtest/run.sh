@@ -15,11 +15,13 @@
 #                      output is printed; for debugging and measurements)
 #   --keep DIR         copy each kernel's results (logs, dmesg, console)
 #                      to DIR/<release>/ (also VMTEST_KEEP=DIR)
-# env: VMTEST_SMP (2), VMTEST_MEM (2G), VMTEST_TIMEOUT (hard limit per
-#   kernel, s; default 1500), VMTEST_GROUPS ("fixtures e2e"), VMTEST_E2E
-#   (e2e tests to run, "name[:timeout] ...", default all), VMTEST_E2E_ENV
+# env: VMTEST_SMP (2), VMTEST_TCG_THREAD (multi|single), VMTEST_MEM (2G),
+#   VMTEST_TIMEOUT (hard limit per kernel, s; default 1500), VMTEST_GROUPS
+#   ("fixtures e2e"), VMTEST_E2E (e2e tests to run, "name[:timeout] ...",
+#   default all), VMTEST_E2E_ENV
 #   (their knobs, "VAR=value;VAR=value", see DEFAULT_E2E_ENV),
-#   VMTEST_CACHE (virtiofs cache of the root share, default always)
+#   VMTEST_CACHE (virtiofs cache of the root share, default always),
+#   MPC_FAIL_DIGEST (a file: the failed checks are appended, one per line)
 #
 # Needs root (virtiofsd, a private read-only bind mount of /). Starts
 # exactly two virtiofsd and one qemu per kernel, ends them by PID and
@@ -36,6 +38,10 @@ cd "$top"
 DEFAULT_E2E_ENV="SIZE=4M;NETEM_MBIT=8;LINK_MBIT=8;test_harness_mptcp:SIZE=16M;BIG=256M;PAR=10;V6_SIZE=4M;LOSS_SIZE=32M;KILL_SIZE=24M;KILL_RATE=16mbit;DATAPATHS=xdp tc"
 
 VMTEST_SMP=${VMTEST_SMP:-2}
+# TCG threading: multi = one host thread per vCPU (faster); single = one
+# host thread for all vCPUs, which does not have MTTCG's cross-vCPU
+# code-patching races (see vmtest/README.md, the 6.12 int3 oops)
+VMTEST_TCG_THREAD=${VMTEST_TCG_THREAD:-multi}
 VMTEST_MEM=${VMTEST_MEM:-2G}
 VMTEST_TIMEOUT=${VMTEST_TIMEOUT:-1500}
 VMTEST_GROUPS=${VMTEST_GROUPS:-fixtures e2e}
@@ -316,8 +322,7 @@ run_kernel() {
 		return
 	fi
 
-	local accel=tcg
-	[ "$VMTEST_SMP" -gt 1 ] && accel=tcg,thread=multi
+	local accel=tcg,thread=$VMTEST_TCG_THREAD
 	log "$krel: booting ($accel, -smp $VMTEST_SMP, -m $VMTEST_MEM, timeout ${VMTEST_TIMEOUT}s)"
 	start=$(date +%s)
 	# -nodefaults: no NIC (no user-mode network to the outside), no VGA
@@ -423,6 +428,13 @@ report_failures() {
 		[ "$status" = FAIL ] || continue
 		l=$res/logs/$g-$t.log
 		echo "----- $krel: $g/$t failed ($note): failed checks and cases -----"
+		if [ -n "${MPC_FAIL_DIGEST:-}" ]; then
+			{
+				grep -E '^ *not ok|^FAIL:' "$l" 2>/dev/null | head -n 8 | cut -c 1-180 |
+					sed "s|^ *|${krel%%-*}/$t: |"
+				[ -z "$note" ] || echo "${krel%%-*}/$t: $note"
+			} >>"$MPC_FAIL_DIGEST"
+		fi
 		grep -n -B 8 -E '^  not ok|^FAIL:' "$l" 2>/dev/null | grep -v -- '-  ok - ' | head -n 60
 		echo "----- $krel: $g/$t: last 40 lines -----"
 		tail -n 40 "$l" 2>/dev/null || echo "(no log)"
