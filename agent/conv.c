@@ -39,6 +39,7 @@
 #include "log.h"
 #include "mptcp_crypto.h"
 #include "pkt.h"
+#include "tokidx.h"
 #include "mpconv/convert.h"
 #include "mpconv/mptcp_opt.h"
 #include "mpconv/tcpopt.h"
@@ -51,10 +52,10 @@
 	(200 * MSEC) /* below the client's 1 s SYN timer: a lost
 				    * leg SYN must not make it retransmit */
 /* SYN/ACK retransmissions: every SYNACK_RTO until the client's own SYN
- * timer (1 s) is near, then backing off. A client that retransmits its
- * SYN afterwards acknowledges our SYN/ACK without its MPTCP key and falls
- * back to TCP at our first data (see nokey()), so the first second is
- * worth a few extra packets. */
+ * timer (1 s) is near, then backing off. A client that retransmitted its
+ * SYN gets SYN/ACKs that acknowledge the SYN only (syn_only_ack()), which
+ * costs it one round trip, so the first second is worth a few extra
+ * packets. */
 #define SYNACK_RTO (200 * MSEC)
 #define SYNACK_FAST 4 /* retransmissions before backing off */
 #define SYNACK_TRIES 8
@@ -93,13 +94,17 @@ struct conv_conn {
 	struct mpc_ip cli, svc;
 	uint16_t cport, sport;
 	uint32_t cli_isn, syn_len; /* syn_len: payload of the client's SYN */
-	uint8_t *user;		   /* SYN payload after the Convert TLVs */
+	/* the client retransmitted its SYN without the data: our SYN/ACKs
+	 * acknowledge the SYN only (see syn_only_ack()) */
+	bool synack_syn_only;
+	uint8_t *user; /* SYN payload after the Convert TLVs */
 	uint32_t user_len;
 	bool mptcp;
 	__u64 key_l, key_r, idsn_l, idsn_r;
 	uint32_t dsn_up0; /* the peer's first DSN (IDSN + 1), 32 bits */
 	bool have_key_r;  /* key_r known (MP_CAPABLE with both keys seen) */
 	uint32_t token_l;
+	bool tok_indexed; /* token_l is in the token index (tok_add) */
 	struct side_opts copt, sopt;
 	uint32_t sf_iss;
 	uint32_t cli_ts; /* latest client TSval seen */
@@ -184,16 +189,35 @@ static struct conv_conn *conn_alloc(struct conv *cv)
 	return NULL;
 }
 
+/* the token index (tokidx.h) reads tokens from the connection table */
+static uint32_t tok_of(void *ctx, uint32_t id)
+{
+	return ((struct conv *)ctx)->conns[id].token_l;
+}
+
+static void tok_add(struct conv *cv, struct conv_conn *c)
+{
+	mpc_tokidx_add(&cv->tok, conn_id(cv, c));
+	c->tok_indexed = true;
+}
+
+static void tok_del(struct conv *cv, struct conv_conn *c)
+{
+	if (c->tok_indexed)
+		mpc_tokidx_del(&cv->tok, conn_id(cv, c));
+	c->tok_indexed = false;
+}
+
+static bool tok_used(void *ctx, uint32_t id)
+{
+	return ((struct conv *)ctx)->conns[id].used;
+}
+
 static bool token_in_use(uint32_t token, void *arg)
 {
 	struct conv *cv = arg;
-	uint32_t i;
 
-	for (i = 0; i < cv->max_conns; i++)
-		if (cv->conns[i].used && cv->conns[i].mptcp &&
-		    cv->conns[i].token_l == token)
-			return true;
-	return false;
+	return mpc_tokidx_find(&cv->tok, token, tok_used) != MPC_TOKIDX_NONE;
 }
 
 /* leg ports: a bitmap per external address, a range apart from the
@@ -402,6 +426,7 @@ static void conn_free(struct conv *cv, struct conv_conn *c)
 	struct mpc_conn zero;
 
 	flows_del(cv, c);
+	tok_del(cv, c);
 	memset(&zero, 0, sizeof(zero));
 	bpf_map_update_elem(cv->conns_fd, &id, &zero, BPF_ANY);
 	port_free(cv, c->ext_idx, c->eport);
@@ -588,33 +613,46 @@ static void ack_server_fin(struct conv *cv, struct conv_conn *c,
 	send_leg_ack_at(cv, c, m->leg_snd_nxt, s->seq + s->dlen + 1, false);
 }
 
+/*
+ * The TCP options of a SYN/ACK to the client: what its SYN (cli) offered
+ * and the server's SYN/ACK (srv) accepted. MSS: the server's, within our
+ * MTU (the client's segments keep their size on the leg, DSS -> NOPs);
+ * window scale: the server's shift, so windows pass unchanged.
+ */
+static uint32_t put_synack_opts(const struct conv *cv, uint8_t *o,
+				uint8_t family, const struct side_opts *cli,
+				const struct side_opts *srv)
+{
+	uint16_t mss = srv->mss ? srv->mss : 536;
+	uint32_t off = 0;
+
+	if (mss > cv->mtu - (family == 4 ? 40 : 60))
+		mss = cv->mtu - (family == 4 ? 40 : 60);
+	off += mpc_tcpopt_put_mss(o, off, MPC_TCPOPT_MAXLEN, mss);
+	if (cli->sack && srv->sack)
+		off += mpc_tcpopt_put_sack_perm(o, off, MPC_TCPOPT_MAXLEN);
+	if (cli->ts && srv->ts)
+		off += mpc_tcpopt_put_ts(o, off, MPC_TCPOPT_MAXLEN, srv->tsval,
+					 cli->tsval);
+	if (cli->has_ws && srv->has_ws) {
+		o[off++] = MPC_TCPOPT_NOP;
+		off += mpc_tcpopt_put_wscale(o, off, MPC_TCPOPT_MAXLEN,
+					     srv->ws);
+	}
+	return off;
+}
+
 static void send_synack(struct conv *cv, struct conv_conn *c)
 {
 	struct mpc_tcp_seg s;
-	uint32_t off = 0;
-	uint16_t mss;
+	uint32_t off;
 
 	seg_to_client(c, &s);
 	s.seq = c->sf_iss;
-	s.ack = c->cli_isn + 1 + c->syn_len;
+	s.ack = c->cli_isn + 1 + (c->synack_syn_only ? 0 : c->syn_len);
 	s.flags = MPC_TH_SYN | MPC_TH_ACK;
 	s.win = 65535;
-	/* the client's segments keep their size on the leg (DSS -> NOPs) */
-	mss = c->sopt.mss ? c->sopt.mss : 536;
-	if (mss > cv->mtu - (c->family == 4 ? 40 : 60))
-		mss = cv->mtu - (c->family == 4 ? 40 : 60);
-	off += mpc_tcpopt_put_mss(s.opts, off, MPC_TCPOPT_MAXLEN, mss);
-	if (c->copt.sack && c->sopt.sack)
-		off += mpc_tcpopt_put_sack_perm(s.opts, off, MPC_TCPOPT_MAXLEN);
-	if (c->copt.ts && c->sopt.ts)
-		off += mpc_tcpopt_put_ts(s.opts, off, MPC_TCPOPT_MAXLEN,
-					 c->sopt.tsval, c->copt.tsval);
-	/* each side gets the other side's shift: windows pass unchanged */
-	if (c->copt.has_ws && c->sopt.has_ws) {
-		s.opts[off++] = MPC_TCPOPT_NOP;
-		off += mpc_tcpopt_put_wscale(s.opts, off, MPC_TCPOPT_MAXLEN,
-					     c->sopt.ws);
-	}
+	off = put_synack_opts(cv, s.opts, c->family, &c->copt, &c->sopt);
 	if (c->mptcp) {
 		struct mpc_mptcp_opt cap = {.subtype = MPC_MP_CAPABLE,
 					    .variant = MPC_CAP_SYNACK,
@@ -894,6 +932,224 @@ static bool allowed(struct conv *cv, const struct mpc_ip *ip)
 	return false;
 }
 
+/* ---- MP_JOIN (RFC 8684 3.2) -------------------------------------------
+ *
+ * A SYN with MP_JOIN for one of our tokens gets a SYN/ACK with our nonce
+ * and the leftmost 64 bits of HMAC-B; the third ACK must carry HMAC-A
+ * (160 bits), else RST with MP_TCPRST "MPTCP-specific error". Unknown
+ * tokens get that RST at once. The handshake state lives here, not in the
+ * maps: the data path passes the third ACK up (MPC_SLOW_JOIN, no flow).
+ *
+ * This version's data path carries one subflow per connection
+ * (docs/multipath-plan.md), so a verified join is then refused with
+ * "Administratively prohibited" (RFC 8684 3.2: local policy). The client
+ * keeps its first subflow; both HMACs were checked against a real peer
+ * on the way (join_verified), which is what installing the subflow will
+ * build on.
+ */
+#define JOIN_PENDING 256
+#define JOIN_LIFE (10 * NSEC)
+
+struct conv_join {
+	bool used;
+	uint8_t family;
+	uint8_t addr_id; /* the client's address id */
+	bool backup;
+	struct mpc_ip cli, svc;
+	uint16_t cport, sport;
+	uint32_t conn_id, gen;
+	uint32_t cli_isn, iss;
+	uint32_t nonce_l, nonce_r;
+	struct side_opts copt;
+	uint64_t expires;
+};
+
+static struct conv_join *join_find(struct conv *cv, const struct mpc_tcp_seg *s)
+{
+	uint64_t now = now_ns();
+	unsigned int i;
+
+	for (i = 0; i < JOIN_PENDING; i++) {
+		struct conv_join *j = &cv->joins[i];
+
+		if (j->used && j->expires <= now)
+			j->used = false;
+		if (j->used && j->family == s->family && j->cport == s->sport &&
+		    j->sport == s->dport && !memcmp(j->cli.a, s->src.a, 16) &&
+		    !memcmp(j->svc.a, s->dst.a, 16))
+			return j;
+	}
+	return NULL;
+}
+
+static struct conv_join *join_alloc(struct conv *cv)
+{
+	uint64_t now = now_ns();
+	unsigned int i;
+
+	for (i = 0; i < JOIN_PENDING; i++)
+		if (!cv->joins[i].used || cv->joins[i].expires <= now) {
+			memset(&cv->joins[i], 0, sizeof(cv->joins[i]));
+			cv->joins[i].used = true;
+			cv->joins[i].expires = now + JOIN_LIFE;
+			return &cv->joins[i];
+		}
+	return NULL;
+}
+
+/* the connection a join token names: ours, MPTCP, both keys known */
+static bool tok_joinable(void *ctx, uint32_t id)
+{
+	const struct conv_conn *c = &((struct conv *)ctx)->conns[id];
+
+	return c->used && c->mptcp && c->have_key_r;
+}
+
+static struct conv_conn *conn_by_token(struct conv *cv, uint32_t token)
+{
+	uint32_t id = mpc_tokidx_find(&cv->tok, token, tok_joinable);
+
+	return id == MPC_TOKIDX_NONE ? NULL : &cv->conns[id];
+}
+
+/* RST with MP_TCPRST answering segment s (RFC 9293 3.10.7.1 for the
+ * sequence numbers) */
+static void join_rst(struct conv *cv, const struct mpc_tcp_seg *s,
+		     uint8_t reason)
+{
+	struct mpc_mptcp_opt r = {.subtype = MPC_MP_TCPRST};
+	struct mpc_tcp_seg o;
+	uint32_t off = 0;
+
+	memset(&o, 0, sizeof(o));
+	o.family = s->family;
+	o.src = s->dst;
+	o.dst = s->src;
+	o.sport = s->dport;
+	o.dport = s->sport;
+	if (s->flags & MPC_TH_ACK) {
+		o.seq = s->ack;
+		o.flags = MPC_TH_RST;
+	} else {
+		o.ack = s->seq + s->dlen + ((s->flags & MPC_TH_SYN) ? 1 : 0);
+		o.flags = MPC_TH_RST | MPC_TH_ACK;
+	}
+	r.u.rst.reason = reason;
+	off += (uint32_t)mpc_mptcp_build(o.opts, off, 40, &r);
+	opts_finish(&o, off);
+	send_seg(cv, &o);
+}
+
+static void join_send_synack(struct conv *cv, const struct conv_conn *c,
+			     const struct conv_join *j)
+{
+	struct mpc_mptcp_opt mj = {.subtype = MPC_MP_JOIN,
+				   .variant = MPC_JOIN_SYNACK};
+	struct mpc_tcp_seg s;
+	uint32_t off;
+
+	memset(&s, 0, sizeof(s));
+	s.family = j->family;
+	s.src = j->svc;
+	s.dst = j->cli;
+	s.sport = j->sport;
+	s.dport = j->cport;
+	s.seq = j->iss;
+	s.ack = j->cli_isn + 1;
+	s.flags = MPC_TH_SYN | MPC_TH_ACK;
+	s.win = 65535;
+	/* the connection's terms: the leg's MSS, SACK, timestamps, scale */
+	off = put_synack_opts(cv, s.opts, j->family, &j->copt, &c->sopt);
+	mj.u.join.addr_id = 0;
+	mj.u.join.nonce = j->nonce_l;
+	/* A = the client (initiator), B = us */
+	mpc_mpj_synack_hmac(c->key_r, c->key_l, j->nonce_r, j->nonce_l,
+			    mj.u.join.hmac);
+	off += (uint32_t)mpc_mptcp_build(s.opts, off, 40, &mj);
+	opts_finish(&s, off);
+	send_seg(cv, &s);
+}
+
+static void on_join_syn(struct conv *cv, const struct mpc_tcp_seg *s,
+			const struct mpc_mptcp_opt *mj)
+{
+	struct conv_conn *c;
+	struct conv_join *j;
+
+	cv->st.join_syn++;
+	if (!allowed(cv, &s->src)) {
+		cv->st.syn_ignored++; /* nothing, ever, for them */
+		return;
+	}
+	c = conn_by_token(cv, mj->u.join.token);
+	if (!c) {
+		cv->st.join_refused_token++;
+		join_rst(cv, s, MPC_RST_MPTCP_ERROR);
+		return;
+	}
+	j = join_find(cv, s);
+	if (j && j->cli_isn == s->seq) {
+		join_send_synack(cv, c, j); /* the client retransmitted */
+		return;
+	}
+	if (!j)
+		j = join_alloc(cv);
+	if (!j) {
+		cv->st.join_refused_full++;
+		join_rst(cv, s, MPC_RST_NO_RESOURCES);
+		return;
+	}
+	j->family = s->family;
+	j->cli = s->src;
+	j->svc = s->dst;
+	j->cport = s->sport;
+	j->sport = s->dport;
+	j->conn_id = conn_id(cv, c);
+	j->gen = c->gen;
+	j->cli_isn = s->seq;
+	j->iss = rand32();
+	j->nonce_r = mj->u.join.nonce;
+	j->nonce_l = rand32();
+	j->addr_id = mj->u.join.addr_id;
+	j->backup = !!(mj->flags & MPC_JOIN_B);
+	opts_of(s, &j->copt);
+	join_send_synack(cv, c, j);
+}
+
+static void on_join_ack(struct conv *cv, const struct mpc_tcp_seg *s)
+{
+	struct mpc_mptcp_opt mj;
+	struct conv_conn *c;
+	struct conv_join *j;
+
+	j = join_find(cv, s);
+	if (!j) {
+		/* no handshake of ours (refused already and repeated by the
+		 * peer, expired, or never): as TCP does for a segment to no
+		 * socket */
+		cv->st.join_stray++;
+		join_rst(cv, s, MPC_RST_MPTCP_ERROR);
+		return;
+	}
+	if (s->ack != j->iss + 1 || s->seq != j->cli_isn + 1)
+		return; /* not an acceptable ACK of our SYN/ACK */
+	c = conn_get(cv, j->conn_id);
+	if (!c || c->gen != j->gen || !c->have_key_r ||
+	    !mptcp_first(s, MPC_MP_JOIN, &mj) || mj.variant != MPC_JOIN_ACK ||
+	    !mpc_mpj_ack_verify(c->key_r, c->key_l, j->nonce_r, j->nonce_l,
+				mj.u.join.hmac)) {
+		cv->st.join_refused_hmac++;
+		join_rst(cv, s, MPC_RST_MPTCP_ERROR);
+		j->used = false;
+		return;
+	}
+	cv->st.join_verified++;
+	/* one subflow per connection in this version (see above) */
+	cv->st.join_refused_policy++;
+	join_rst(cv, s, MPC_RST_ADMIN_PROHIBITED);
+	j->used = false;
+}
+
 static void on_syn(struct conv *cv, const struct mpc_tcp_seg *s)
 {
 	static uint8_t msgbuf[MPC_CONV_CAP];
@@ -906,6 +1162,10 @@ static void on_syn(struct conv *cv, const struct mpc_tcp_seg *s)
 	int rc, port;
 
 	cv->st.syn_in++;
+	if (mptcp_first(s, MPC_MP_JOIN, &cap) && cap.variant == MPC_JOIN_SYN) {
+		on_join_syn(cv, s, &cap);
+		return;
+	}
 	/* SYNs without Convert data to the service port: silently dropped */
 	if (!s->dlen) {
 		cv->st.syn_ignored++;
@@ -1036,6 +1296,8 @@ static void on_syn(struct conv *cv, const struct mpc_tcp_seg *s)
 		conn_error(cv, c, MPC_CONV_E_RESOURCE_EXCEEDED, NULL, 0, 0);
 		return;
 	}
+	if (c->mptcp)
+		tok_add(cv, c);
 	c->state = MPC_CS_LEG_SYN_SENT;
 	if (conn_publish(cv, c) || flows_put(cv, c)) {
 		conn_error(cv, c, MPC_CONV_E_RESOURCE_EXCEEDED, NULL, 0, 0);
@@ -1191,6 +1453,32 @@ static void nokey_learn(struct conv *cv, struct conv_conn *c,
 	forward_up(cv, c, s);
 }
 
+/*
+ * The client retransmitted its SYN. Linux sends that SYN without the data
+ * (the Convert message stays queued behind it) and, from then on, puts
+ * its MPTCP keys only on a segment that starts right after the SYN
+ * (mptcp_established_options_mp(): snd_isn is the end of the last SYN
+ * sent). A SYN/ACK that acknowledged the data would leave the client no
+ * such segment: its third ACK would carry a DSS without keys, we could
+ * not compute its IDSN, our reply's DSS could not carry a DATA_ACK, and
+ * the client would fall back to TCP (MPCapableDataFallback). So from now
+ * on our SYN/ACKs acknowledge the SYN only: the client sends the data
+ * again from ISN + 1, with MP_CAPABLE and both keys (RFC 8684 3.1), and
+ * we drop the copy. Costs one round trip; the SYN was late anyway. Only
+ * for a SYN without data (a duplicate of the first SYN changes nothing
+ * at the client) and while the handshake is ours to shape.
+ */
+static void syn_only_ack(struct conv *cv, struct conv_conn *c,
+			 const struct mpc_tcp_seg *s)
+{
+	if (c->synack_syn_only || !c->mptcp || !c->syn_len || s->dlen)
+		return;
+	if (c->state != MPC_CS_LEG_SYN_SENT && c->state != MPC_CS_SYNACK_SENT)
+		return;
+	c->synack_syn_only = true;
+	cv->st.synack_syn_only++;
+}
+
 static void on_handshake(struct conv *cv, struct conv_conn *c,
 			 struct mpc_tcp_seg *s)
 {
@@ -1210,6 +1498,7 @@ static void on_handshake(struct conv *cv, struct conv_conn *c,
 			if (!(mptcp_first(s, MPC_MP_CAPABLE, &cap)) &&
 			    c->state == MPC_CS_LEG_SYN_SENT)
 				c->mptcp = false;
+			syn_only_ack(cv, c, s);
 			if (c->state == MPC_CS_SYNACK_SENT)
 				send_synack(cv, c);
 			else if (c->state == MPC_CS_ERROR)
@@ -1230,6 +1519,13 @@ static void on_handshake(struct conv *cv, struct conv_conn *c,
 		if (c->state != MPC_CS_SYNACK_SENT || !(s->flags & MPC_TH_ACK))
 			return;
 		if (s->ack != c->sf_iss + 1)
+			return;
+		/* after a SYN-only SYN/ACK: the client's data again (with
+		 * its keys), or a pure ACK past it when it took an earlier
+		 * SYN/ACK that acknowledged the data (keyless, below) */
+		if (c->synack_syn_only &&
+		    !(s->seq == c->cli_isn + 1 && s->dlen >= c->syn_len) &&
+		    !(s->seq == c->cli_isn + 1 + c->syn_len && !s->dlen))
 			return;
 		if (c->mptcp) {
 			if (!mptcp_first(s, MPC_MP_CAPABLE, &cap) ||
@@ -1262,6 +1558,12 @@ static void on_handshake(struct conv *cv, struct conv_conn *c,
 			}
 		}
 		establish(cv, c, s);
+		if (c->synack_syn_only && s->seq == c->cli_isn + 1) {
+			/* the SYN's data again: we have it; the rest is new */
+			s->seq += c->syn_len;
+			s->data += c->syn_len;
+			s->dlen -= c->syn_len;
+		}
 		if (s->dlen)
 			forward_up(cv, c, s);
 		return;
@@ -1491,6 +1793,10 @@ void conv_slow(struct conv *cv, const struct mpc_slow_hdr *h,
 		return;
 	if (h->reason == MPC_SLOW_SYN) {
 		on_syn(cv, &s);
+		return;
+	}
+	if (h->reason == MPC_SLOW_JOIN) {
+		on_join_ack(cv, &s);
 		return;
 	}
 	c = conn_get(cv, h->conn_id);
@@ -1782,8 +2088,11 @@ int conv_init(struct conv *cv, const struct mpc_config *cfg, int conns_fd,
 	if (!cv->conns_mem)
 		return -errno;
 	cv->conns = calloc(max_conns, sizeof(*cv->conns));
+	cv->joins = calloc(JOIN_PENDING, sizeof(*cv->joins));
+	if (mpc_tokidx_init(&cv->tok, max_conns, tok_of, cv))
+		return -ENOMEM;
 	cv->ports = calloc(cfg->n_ext ? (size_t)cfg->n_ext : 1, 8192);
-	if (!cv->conns || !cv->ports)
+	if (!cv->conns || !cv->ports || !cv->joins)
 		return -ENOMEM;
 	if (mpc_tx_open(&cv->tx))
 		return -errno;
@@ -1839,7 +2148,11 @@ int conv_adopt(struct conv *cv)
 		c->mptcp = !(m.flags & MPC_CF_PLAIN);
 		c->key_l = m.key_local;
 		c->key_r = m.key_remote;
+		c->have_key_r = c->mptcp && m.key_remote;
+		tok_del(cv, c); /* a slot seen twice (two flow entries) */
 		c->token_l = m.token_local;
+		if (c->mptcp)
+			tok_add(cv, c);
 		c->leg_iss = m.leg_iss;
 		c->leg_irs = m.leg_irs;
 		c->sf_iss = m.sf[0].iss;
@@ -1885,6 +2198,8 @@ void conv_fini(struct conv *cv)
 		for (i = 0; i < cv->max_conns; i++)
 			free(cv->conns[i].user);
 	free(cv->conns);
+	free(cv->joins);
+	mpc_tokidx_fini(&cv->tok);
 	free(cv->ports);
 	if (cv->conns_mem)
 		munmap(cv->conns_mem, cv->conns_mem_len);

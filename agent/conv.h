@@ -15,8 +15,10 @@
 #include "mpconv/abi.h"
 #include "mpconv/conn.h"
 #include "rawtx.h"
+#include "tokidx.h"
 
 struct conv_conn;
+struct conv_join;
 
 struct conv {
 	const struct mpc_config *cfg;
@@ -29,6 +31,8 @@ struct conv {
 	int config_fd; /* mpc_config */
 	uint32_t max_conns;
 	struct conv_conn *conns; /* indexed by conn id */
+	struct conv_join *joins; /* MP_JOIN handshakes in progress */
+	struct mpc_tokidx tok;	 /* token -> conn id (tokidx.h) */
 	uint32_t n_used;
 	uint32_t next_id;
 	uint8_t *ports; /* per external address: bitmap of leg ports in use */

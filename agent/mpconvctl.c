@@ -205,6 +205,16 @@ static int cmd_conns(const char *root, int json)
 					       json_object_new_string(leg));
 			json_object_object_add(o, "server",
 					       json_object_new_string(srv));
+			if (!(c.flags & MPC_CF_PLAIN)) {
+				char tok[16];
+
+				/* the token MP_JOINs name (as ss -M shows) */
+				snprintf(tok, sizeof(tok), "%08x",
+					 c.token_local);
+				json_object_object_add(
+					o, "token",
+					json_object_new_string(tok));
+			}
 			json_object_object_add(
 				o, "subflows",
 				json_object_new_int(c.n_subflows));

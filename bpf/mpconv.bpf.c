@@ -213,6 +213,18 @@ MPC_INLINE int mpc_main(void *ctx, const bool xdp)
 				 0, 0xff);
 			return ctx_drop(xdp);
 		}
+		/* the third ACK of an MP_JOIN handshake: the agent holds
+		 * the pending join (an MP_JOIN ACK option is 24 bytes) */
+		if ((p->seg.flags & (MPC_TH_SYN | MPC_TH_ACK | MPC_TH_RST)) ==
+			    MPC_TH_ACK &&
+		    p->seg.to.n_mptcp &&
+		    p->seg.to.mptcp_len[0] == MPC_MPTCPOLEN_JOIN_ACK) {
+			st->to_agent++;
+			st->to_agent_join++;
+			to_agent(ctx, xdp, scr, st, MPC_SLOW_JOIN, MPC_NO_CONN,
+				 0, 0xff);
+			return ctx_drop(xdp);
+		}
 		st->service_stray++;
 		return drop(xdp, st, MPC_DROP_SERVICE);
 	}

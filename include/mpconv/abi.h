@@ -40,6 +40,7 @@ struct mpc_stats {
 	__u64 sack_trimmed;	  /* SACK blocks that did not fit downstream */
 	__u64 service_stray;	  /* non-SYN to the service port, no state */
 	__u64 closed_ack_dropped; /* pure ACKs for a leg closed at the server */
+	__u64 to_agent_join;	  /* MP_JOIN third ACKs (no flow yet) */
 };
 
 /*
@@ -56,6 +57,7 @@ struct mpc_agent_stats {
 	__u64 accepted;	   /* leg SYN sent */
 	__u64 established; /* handed to the data path */
 	__u64 nokey; /* third ACK without keys (after a SYN retransmission) */
+	__u64 synack_syn_only; /* SYN/ACKs acking the SYN only (see conv.c) */
 	__u64 fallback; /* MPTCP peer fell back to plain TCP after the SYN/ACK */
 	/* Error TLVs sent, by RFC 8803 code */
 	__u64 err_unsupported_version;
@@ -78,6 +80,14 @@ struct mpc_agent_stats {
 	__u64 closed_clean;   /* both directions finished with FINs */
 	__u64 neigh_sent;     /* XDP packets sent by the agent (no neighbour) */
 	__u64 reply_retx;     /* Convert reply retransmissions */
+	/* MP_JOIN (RFC 8684 3.2), see agent/conv.c "MP_JOIN" */
+	__u64 join_syn;		   /* SYNs with MP_JOIN to the service */
+	__u64 join_refused_token;  /* unknown token: RST + MP_TCPRST */
+	__u64 join_refused_hmac;   /* third ACK's HMAC wrong or missing */
+	__u64 join_refused_full;   /* no room for another pending join */
+	__u64 join_verified;	   /* both HMACs checked */
+	__u64 join_refused_policy; /* verified, but one subflow per conn */
+	__u64 join_stray; /* third ACK without a pending join: RST again */
 	__u64 synack_retx;
 	__u64 leg_syn_retx;
 	__u64 tx_errors;   /* raw socket send failures */
@@ -94,6 +104,7 @@ enum mpc_slow_reason {
 	MPC_SLOW_NEIGH = 5,	/* translated, next hop unresolved (XDP):
 				 * the agent sends the copy's IP packet */
 	MPC_SLOW_CLOSED = 6,	/* packet of a finished connection */
+	MPC_SLOW_JOIN = 7,	/* MP_JOIN third ACK to the service */
 };
 
 /* each ring record: this header, then cap_len bytes of the packet */

@@ -1099,14 +1099,15 @@ xfer_start() {
 # (the key=value line). Returns 0 when everything matched.
 # Also XFER_CLIENT_RC (the client's exit code: 3 = a converter answered
 # with an Error TLV) and, with --convert, XFER_CONVERT_ERROR (first Error
-# code, or "none") and XFER_SYN_DATA (connections whose SYN data, the
-# Convert message, was acknowledged).
+# code, or "none"), XFER_SYN_DATA (connections whose SYN data, the
+# Convert message, was acknowledged) and XFER_SYN_RETX (connections whose
+# client retransmitted its SYN: their data was acknowledged after it).
 # shellcheck disable=SC2034 # results are for the caller
 xfer_wait() {
 	local crc=0 src=0 kv why=''
 	XFER_OK=0 XFER_UP_MBPS=0 XFER_DOWN_MBPS=0 XFER_UP_BYTES=0 XFER_DOWN_BYTES=0
 	XFER_DURATION=0 XFER_SUBFLOWS=0 XFER_SUMMARY=
-	XFER_CLIENT_RC=0 XFER_CONVERT_ERROR='' XFER_SYN_DATA=0
+	XFER_CLIENT_RC=0 XFER_CONVERT_ERROR='' XFER_SYN_DATA=0 XFER_SYN_RETX=0
 	if [ -z "${XFER_CLIENT_PID:-}" ]; then
 		printf 'xfer %s: FAILED (not started)\n' "${XFER_NAME:-?}"
 		return 1
@@ -1133,6 +1134,7 @@ xfer_wait() {
 		subflows_min=*) XFER_SUBFLOWS=${kv#*=} ;;
 		convert_error=*) XFER_CONVERT_ERROR=${kv#*=} ;;
 		syn_data=*) XFER_SYN_DATA=${kv#*=} ;;
+		syn_retx=*) XFER_SYN_RETX=${kv#*=} ;;
 		esac
 	done
 	[ "$crc" -eq 0 ] || why="${why:+$why, }client exit $crc"

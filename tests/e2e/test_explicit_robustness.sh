@@ -129,8 +129,11 @@ case_loss() {
 }
 
 case_synack_lost() {
-	local dp=$1 rc=0 pc
+	local dp=$1 rc=0 pc nk0 so0 fb0
 	pc=$TOPO_TMP/$dp-synack-lost.pcap
+	nk0=$(mpc_counter nokey || echo 0)
+	so0=$(mpc_counter synack_syn_only || echo 0)
+	fb0=$(nstat_get "$NS_CLIENT" MPTcpExtMPCapableDataFallback)
 	# the converter's SYN/ACKs are lost until the client has retransmitted
 	# its SYN (Linux: after 1 s, without the data): the client port enters
 	# @retx with that bare SYN (IP length < 80; the first SYN carries the
@@ -149,17 +152,25 @@ case_synack_lost() {
 		}
 	EOF
 	pcap_start "$NS_CLIENT" "$IF_C1" "$pc" tcp port "$CONVERT_PORT" || return 1
-	# no --expect-mptcp: after its SYN retransmission the Linux client
-	# acknowledges our SYN/ACK without MPTCP keys and then sends plain
-	# TCP (its own fallback); the converter must follow it (agent
-	# counters nokey/fallback), complete the transfer and never reset
+	# the client's retransmitted SYN carries no data; from then on Linux
+	# puts its MPTCP keys only on a segment starting right after the
+	# SYN. The converter's later SYN/ACKs acknowledge the SYN only, the
+	# client sends the Convert message again with MP_CAPABLE and both
+	# keys, and the connection stays MPTCP (agent/conv.c syn_only_ack)
 	xfer_check "$NS_CLIENT" "$NS_SERVER" --addr "$IP4_S1" --convert "$IP4_M1" \
-		--client-mptcp --size 4M --timeout 30 --name "$dp-synack-lost" || rc=1
+		--client-mptcp --size 4M --timeout 30 --name "$dp-synack-lost" \
+		-- --expect-mptcp --expect-syn-data || rc=1
 	pcap_stop "$PCAP_PID"
 	info "SYN/ACKs dropped: $(ip netns exec "$NS_CLIENT" nft list chain netdev mpc_hs in |
 		sed -n 's/.*counter packets \([0-9]*\).*/\1/p')"
 	ip netns exec "$NS_CLIENT" nft delete table netdev mpc_hs
-	assert_eq "$rc" 0 "4M each way verified after lost SYN/ACKs and the client's SYN retransmission"
+	assert_eq "$rc" 0 "4M each way verified, MPTCP, after lost SYN/ACKs and the client's SYN retransmission"
+	assert_eq $(($(nstat_get "$NS_CLIENT" MPTcpExtMPCapableDataFallback) - fb0)) 0 \
+		"client MPCapableDataFallback"
+	if [ "$AGENT" = 1 ]; then
+		assert_eq $(($(mpc_counter nokey || echo 0) - nk0)) 0 "agent nokey (third ACK without keys)"
+		_agent_delta synack_syn_only "$so0" 1 "SYN/ACKs acknowledging the SYN only"
+	fi
 	assert_eq "$(pcap_count "$pc" src port "$CONVERT_PORT" and 'tcp[tcpflags] & tcp-rst != 0')" 0 \
 		"RSTs from the converter"
 	if [ "$rc" != 0 ]; then

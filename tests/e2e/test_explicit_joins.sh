@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2317 # case functions are called through run_case
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+#
+# MP_JOIN at the explicit-mode converter (RFC 8684 3.2), both data paths.
+# This version carries one subflow per connection (docs/multipath-plan.md):
+# it runs the join handshake, checks both HMACs and then refuses the
+# subflow with MP_TCPRST "Administratively prohibited".
+#
+#   - the kernel client's own join (its second endpoint, c2, after the
+#     first subflow is up): the client accepts our SYN/ACK (its
+#     MPTcpExtMPJoinSynAckRx +1, MPTcpExtMPJoinSynAckHMacFailure +0: our
+#     truncated HMAC-B is right), we verify its HMAC-A (agent
+#     join_verified), refuse by policy (join_refused_policy; on the wire:
+#     RST + MP_TCPRST reason 3 to c2), and the transfer completes on the first subflow,
+#     MPTCP, SHA-256 equal
+#   - a join for a token nobody holds (tests/tools/mpjoin): RST with
+#     MP_TCPRST reason 1 (MPTCP-specific error) at once, join_refused_token
+#   - a join for a live connection's token whose third ACK carries a
+#     wrong HMAC (mpjoin cannot know the keys): SYN/ACK with MP_JOIN, then
+#     RST with MP_TCPRST reason 1, join_refused_hmac; the connection
+#     itself is untouched (its transfer verifies)
+#
+# env: DATAPATHS ("xdp tc"), SIZE (16M), KEEP_TMP=1
+set -euo pipefail
+
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+DATAPATHS=${DATAPATHS:-xdp tc}
+SIZE=${SIZE:-16M}
+MPJOIN=${MPJOIN:-$MPC_ROOT/build/tools/mpjoin}
+PROBE_PORT=40999
+
+require_topo
+require_mptcp
+[ -x "$MPCONVD" ] || die "$MPCONVD not built (make all)"
+[ -x "$MPJOIN" ] || die "$MPJOIN not built (make all)"
+topo_create --xdp
+convert_client_setup "$NS_CLIENT"
+
+# the kernel of the client namespace would answer mpjoin's SYN/ACK (no
+# socket on that port) with a RST of its own; mpjoin's own packets pass
+ip netns exec "$NS_CLIENT" nft -f - <<EOF || die "nft"
+table inet mpc_joinprobe {
+	chain out {
+		type filter hook output priority 0; policy accept;
+		tcp sport $PROBE_PORT tcp flags & rst == rst drop
+	}
+}
+EOF
+
+log "kernel $(uname -r), data paths: $DATAPATHS, $SIZE each way"
+
+# _agent NAME: an agent counter now (0 without it)
+_agent() { mpc_counter "$1" || echo 0; }
+
+# _agent_at_least NAME MIN: NAME once it reaches MIN, or after 3 s (the
+# agent publishes its counters once per second)
+_agent_at_least() {
+	local i v
+	for i in $(seq 30); do
+		v=$(_agent "$1")
+		[ "$v" -ge "$2" ] && break
+		nap 0.1
+	done
+	printf '%s\n' "$v"
+}
+
+case_kernel_join() {
+	local dp=$1 rc=0 sa0 hf0 jv0 jp0 jh0 pc rst
+	pc=$TOPO_TMP/$dp-kernel-join.pcap
+	sa0=$(nstat_get "$NS_CLIENT" MPTcpExtMPJoinSynAckRx)
+	hf0=$(nstat_get "$NS_CLIENT" MPTcpExtMPJoinSynAckHMacFailure)
+	jv0=$(_agent join_verified) jp0=$(_agent join_refused_policy) jh0=$(_agent join_refused_hmac)
+	pcap_start "$NS_CLIENT" "$IF_C2" "$pc" tcp port "$CONVERT_PORT" || return 1
+	xfer_check "$NS_CLIENT" "$NS_SERVER" --addr "$IP4_S1" --convert "$IP4_M1" \
+		--client-mptcp --size "$SIZE" --timeout 120 --name "$dp-kernel-join" \
+		-- --expect-mptcp --expect-syn-data || rc=1
+	_agent_at_least join_refused_policy $((jp0 + 1)) >/dev/null
+	pcap_stop "$PCAP_PID"
+	assert_eq "$rc" 0 "$SIZE each way verified, MPTCP"
+	assert_ge $(($(nstat_get "$NS_CLIENT" MPTcpExtMPJoinSynAckRx) - sa0)) 1 \
+		"client MPTcpExtMPJoinSynAckRx (our SYN/ACK with MP_JOIN arrived)"
+	assert_eq $(($(nstat_get "$NS_CLIENT" MPTcpExtMPJoinSynAckHMacFailure) - hf0)) 0 \
+		"client MPTcpExtMPJoinSynAckHMacFailure (our truncated HMAC-B is right)"
+	assert_ge $(($(_agent join_verified) - jv0)) 1 "agent join_verified (the client's HMAC-A checked)"
+	assert_eq $(($(_agent join_refused_hmac) - jh0)) 0 "agent join_refused_hmac"
+	assert_ge $(($(_agent join_refused_policy) - jp0)) 1 "agent join_refused_policy (one subflow per connection)"
+	# the refusal on the wire (the client does not count an MP_TCPRST on
+	# a join that is not fully established): a RST from the service to
+	# c2 whose options start with MP_TCPRST, reason 3 (1e 04 80 03)
+	rst=$(pcap_read "$pc" -x src port "$CONVERT_PORT" and dst host "$IP4_C2" and \
+		'tcp[tcpflags] & tcp-rst != 0')
+	info "$(head -n 1 <<<"$rst" | cut -c 1-160)"
+	assert_ok "RST with MP_TCPRST reason 3 (administratively prohibited) reached the client's c2" \
+		grep -q '1e04 8003' <<<"$rst"
+	assert_eq "$XFER_SUBFLOWS" 1 "the transfer used one subflow"
+}
+
+case_unknown_token() {
+	local dp=$1 out jt0 tok
+	jt0=$(_agent join_refused_token)
+	# a token no connection holds: the table is empty between cases
+	tok=$(printf '%08x' $((RANDOM * 65536 + RANDOM)))
+	out=$(ip netns exec "$NS_CLIENT" "$MPJOIN" --src "$IP4_C2" --dst "$IP4_M1:$CONVERT_PORT" \
+		--sport "$PROBE_PORT" --token "$tok") || return 1
+	info "mpjoin (token $tok): $out"
+	assert_ok "SYN answered with RST" grep -q 'syn_reply=rst ' <<<"$out"
+	assert_ok "RST carries MP_TCPRST reason 1 (MPTCP-specific error)" \
+		grep -q 'syn_rst_reason=1 ' <<<"$out"
+	assert_eq $(($(_agent_at_least join_refused_token $((jt0 + 1))) - jt0)) 1 "agent join_refused_token"
+}
+
+case_bad_hmac() {
+	local dp=$1 rc=0 out jh0 jv0 tok='' i
+	jh0=$(_agent join_refused_hmac) jv0=$(_agent join_verified)
+	# a connection that lives a few seconds: 8 Mbit/s on link 1
+	link_rate 1 8mbit || return 1
+	xfer_start "$NS_CLIENT" "$NS_SERVER" --addr "$IP4_S1" --convert "$IP4_M1" \
+		--client-mptcp --size 4M --timeout 120 --name "$dp-bad-hmac" \
+		-- --expect-mptcp --expect-syn-data || return 1
+	for i in $(seq 50); do
+		tok=$(mpc_ctl -j conns | grep -o '"token":"[0-9a-f]*"' | head -n 1 | cut -d'"' -f4)
+		[ -n "$tok" ] && break
+		nap 0.1
+	done
+	if [ -z "$tok" ]; then
+		info "no MPTCP connection in mpconvctl conns"
+		rc=1
+	else
+		out=$(ip netns exec "$NS_CLIENT" "$MPJOIN" --src "$IP4_C2" \
+			--dst "$IP4_M1:$CONVERT_PORT" --sport "$PROBE_PORT" --token "$tok") || rc=1
+		info "mpjoin (token $tok of the live connection): $out"
+	fi
+	xfer_wait || rc=1
+	link_rate 1 off || return 1
+	assert_eq "$rc" 0 "4M each way verified, MPTCP, with a bad join on the side"
+	assert_ok "SYN answered with SYN/ACK + MP_JOIN (token known)" grep -q 'syn_reply=synack ' <<<"${out:-}"
+	assert_ok "third ACK with a wrong HMAC answered with RST, MP_TCPRST reason 1" \
+		grep -q 'ack_reply=rst ack_rst_reason=1$' <<<"${out:-}"
+	assert_ge $(($(_agent_at_least join_refused_hmac $((jh0 + 1))) - jh0)) 1 "agent join_refused_hmac"
+	info "agent join_verified +$(($(_agent join_verified) - jv0)) (the client's own join, if it came)"
+}
+
+for dp in $DATAPATHS; do
+	if ! mpc_start --datapath "$dp"; then
+		run_case "$dp: converter starts" false
+		continue
+	fi
+	run_case "$dp: the client's join: HMACs verified both ways, refused by policy" case_kernel_join "$dp"
+	run_case "$dp: join for an unknown token: RST + MP_TCPRST" case_unknown_token "$dp"
+	run_case "$dp: join with a wrong HMAC in the third ACK: RST + MP_TCPRST" case_bad_hmac "$dp"
+	mpc_stop || true
+done
+ip netns exec "$NS_CLIENT" nft delete table inet mpc_joinprobe 2>/dev/null || true
+test_finish
