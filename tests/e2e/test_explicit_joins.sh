@@ -16,6 +16,7 @@
 #     MPTCP, SHA-256 equal
 #   - a join for a token nobody holds (tests/tools/mpjoin): RST with
 #     MP_TCPRST reason 1 (MPTCP-specific error) at once, join_refused_token
+#   - a join from a source outside --allow: no answer at all (syn_ignored)
 #   - a join for a live connection's token whose third ACK carries a
 #     wrong HMAC (mpjoin cannot know the keys): SYN/ACK with MP_JOIN, then
 #     RST with MP_TCPRST reason 1, join_refused_hmac; the connection
@@ -112,6 +113,20 @@ case_unknown_token() {
 	assert_eq $(($(_agent_at_least join_refused_token $((jt0 + 1))) - jt0)) 1 "agent join_refused_token"
 }
 
+case_unauthorized() {
+	local dp=$1 out si0 js0
+	si0=$(_agent syn_ignored) js0=$(_agent join_syn)
+	# a source outside --allow (192.0.2.0/24, 2001:db8::/32): not even a
+	# RST (nothing ever answers or forwards for it); the token does not
+	# matter, the source is checked first
+	out=$(ip netns exec "$NS_CLIENT" "$MPJOIN" --src 203.0.113.77 --dst "$IP4_M1:$CONVERT_PORT" \
+		--sport "$PROBE_PORT" --token 1 --timeout 2) || return 1
+	info "mpjoin from 203.0.113.77: $out"
+	assert_ok "no answer at all" grep -q 'syn_reply=none ' <<<"$out"
+	assert_eq $(($(_agent_at_least join_syn $((js0 + 1))) - js0)) 1 "agent join_syn"
+	assert_eq $(($(_agent syn_ignored) - si0)) 1 "agent syn_ignored (unauthorised source)"
+}
+
 case_bad_hmac() {
 	local dp=$1 rc=0 out jh0 jv0 tok='' i
 	jh0=$(_agent join_refused_hmac) jv0=$(_agent join_verified)
@@ -151,6 +166,7 @@ for dp in $DATAPATHS; do
 	run_case "$dp: the client's join: HMACs verified both ways, refused by policy" case_kernel_join "$dp"
 	run_case "$dp: join for an unknown token: RST + MP_TCPRST" case_unknown_token "$dp"
 	run_case "$dp: join with a wrong HMAC in the third ACK: RST + MP_TCPRST" case_bad_hmac "$dp"
+	run_case "$dp: join from a source outside --allow: no answer" case_unauthorized "$dp"
 	mpc_stop || true
 done
 ip netns exec "$NS_CLIENT" nft delete table inet mpc_joinprobe 2>/dev/null || true
