@@ -35,6 +35,9 @@ const struct mpc_config_key mpc_config_keys[] = {
 	 "source ports of the legs, apart from the host's ephemeral range "
 	 "(default 61000-65535)"},
 	{"max-conns", "N", "connection table size (default 16384)"},
+	{"gro-interfaces", "IF[,IF...]",
+	 "datapath tc: interfaces that receive only MPTCP clients' packets, "
+	 "where GRO stays on (default none: GRO off on every interface)"},
 	{"leg-timeout", "SECONDS",
 	 "give up on an unanswered server SYN after this long: Network "
 	 "Failure (default 10)"},
@@ -223,6 +226,16 @@ static int add_iface(void *arg, const char *s)
 	return 0;
 }
 
+static int add_gro_iface(void *arg, const char *s)
+{
+	struct mpc_config *c = arg;
+
+	if (c->n_gro_ifaces >= MPC_MAX_IFACES || strlen(s) >= IF_NAMESIZE)
+		return -1;
+	snprintf(c->gro_ifaces[c->n_gro_ifaces++], IF_NAMESIZE, "%s", s);
+	return 0;
+}
+
 static int add_allow(void *arg, const char *s)
 {
 	struct mpc_config *c = arg;
@@ -282,6 +295,10 @@ int mpc_config_set(struct mpc_config *c, const char *key, const char *value,
 	} else if (strcmp(key, "interfaces") == 0) {
 		c->n_interfaces = 0;
 		if (for_each_item(value, add_iface, c))
+			goto bad;
+	} else if (strcmp(key, "gro-interfaces") == 0) {
+		c->n_gro_ifaces = 0;
+		if (for_each_item(value, add_gro_iface, c))
 			goto bad;
 	} else if (strcmp(key, "allow") == 0) {
 		c->n_allow = 0;
@@ -417,9 +434,22 @@ int mpc_config_load(struct mpc_config *c, const char *path, char *err,
 
 int mpc_config_validate(const struct mpc_config *c, char *err, size_t errlen)
 {
+	int i, j;
+
 	if (c->n_interfaces == 0) {
 		snprintf(err, errlen, "no interfaces given (interfaces=)");
 		return -1;
+	}
+	for (i = 0; i < c->n_gro_ifaces; i++) {
+		for (j = 0; j < c->n_interfaces; j++)
+			if (!strcmp(c->gro_ifaces[i], c->interfaces[j]))
+				break;
+		if (j == c->n_interfaces) {
+			snprintf(err, errlen,
+				 "gro-interfaces: %s is not in interfaces=",
+				 c->gro_ifaces[i]);
+			return -1;
+		}
 	}
 	if (c->role == MPC_ROLE_NETWORK && c->mode == MPC_MODE_EXPLICIT) {
 		if (!c->n_listen) {

@@ -48,6 +48,9 @@ struct mpc_config {
 	int n_listen;
 	char interfaces[MPC_MAX_IFACES][IF_NAMESIZE];
 	int n_interfaces;
+	/* TC: interfaces where GRO stays on (only clients' packets arrive) */
+	char gro_ifaces[MPC_MAX_IFACES][IF_NAMESIZE];
+	int n_gro_ifaces;
 	struct mpc_prefix allow[MPC_MAX_ALLOW];
 	int n_allow;
 	struct mpc_ip ext[MPC_MAX_EXT];

@@ -386,7 +386,7 @@ static int gro_set(const char *ifname, int on)
 	return rc;
 }
 
-static int attach_tc(struct mpc_dp *dp, struct mpc_iface *ifc)
+static int attach_tc(struct mpc_dp *dp, struct mpc_iface *ifc, bool keep_gro)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex,
 		    .attach_point = BPF_TC_INGRESS);
@@ -406,7 +406,18 @@ static int attach_tc(struct mpc_dp *dp, struct mpc_iface *ifc)
 	ifc->tc = true;
 	dp->feat.tc_api = true;
 	/* TC cannot grow the TCP header of a GSO super-packet (stale
-	 * csum_start, see bpf/lib/emit.h): aggregate nothing on ingress */
+	 * csum_start, see bpf/lib/emit.h): aggregate nothing on ingress,
+	 * except where only clients' packets arrive (gro-interfaces):
+	 * upstream translation never grows the header, so their GRO
+	 * super-packets are translated once and leave as GSO packets */
+	if (keep_gro) {
+		ifc->gro_was = -1; /* untouched, nothing to restore */
+		log_info("%s: GRO %s (gro-interfaces: only MPTCP clients' "
+			 "packets arrive here)",
+			 ifc->name,
+			 gro_get(ifc->name) == 1 ? "stays on" : "is off");
+		return 0;
+	}
 	ifc->gro_was = gro_get(ifc->name);
 	if (ifc->gro_was == 1) {
 		if (gro_set(ifc->name, 0) == 0)
@@ -464,7 +475,13 @@ int mpc_dp_attach(struct mpc_dp *dp, const struct mpc_config *c)
 	}
 	if (mode == MPC_DP_TC) {
 		for (i = 0; i < dp->n_ifs; i++) {
-			err = attach_tc(dp, &dp->ifs[i]);
+			bool keep_gro = false;
+			int j;
+
+			for (j = 0; j < c->n_gro_ifaces; j++)
+				keep_gro |= !strcmp(c->gro_ifaces[j],
+						    dp->ifs[i].name);
+			err = attach_tc(dp, &dp->ifs[i], keep_gro);
 			if (err) {
 				log_err("%s: attach TC: %s", dp->ifs[i].name,
 					strerror(-err));

@@ -245,6 +245,10 @@ offload_profile() {
 		for d in "$IF_M1" "$IF_M2" "$IF_M3"; do
 			topo_ethtool "$NS_CONV" "$d" gro off || return 1
 		done
+	elif [ "$1" = tc_gro ]; then
+		# GRO on where the clients' packets arrive, off where the
+		# server's do (mpconvd --gro-interfaces m1,m2)
+		topo_ethtool "$NS_CONV" "$IF_M3" gro off || return 1
 	fi
 }
 
@@ -261,6 +265,7 @@ _offload_text() {
 	case $1 in
 	xdp) echo "offloads: tx off, gro on (all six veths; TSO off)" ;;
 	tc) echo "offloads: tx off, gro on (all six veths; TSO off), gro off on m1-m3" ;;
+	tc_gro) echo "offloads: tx off, gro on (all six veths; TSO off), gro off on m3 only" ;;
 	esac
 }
 
@@ -270,6 +275,13 @@ bench_plain_tc() {
 	case $1 in
 	label) echo "(a-tc) plain forwarding, offloads of (d)" ;;
 	*) _bench_plain_offload "$1" tc 5212 ;;
+	esac
+}
+
+bench_plain_tc_gro() {
+	case $1 in
+	label) echo "(a-tc-gro) plain forwarding, offloads of (d-gro)" ;;
+	*) _bench_plain_offload "$1" tc_gro 5214 ;;
 	esac
 }
 
@@ -302,6 +314,14 @@ bench_mpconv_tc() {
 	case $1 in
 	label) echo "(d) mpconv TC" ;;
 	*) _bench_mpconv "$1" tc ;;
+	esac
+}
+
+# (d-gro): TC with GRO left on where the clients' packets arrive
+bench_mpconv_tc_gro() {
+	case $1 in
+	label) echo "(d-gro) mpconv TC, GRO on m1/m2" ;;
+	*) _bench_mpconv "$1" tc_gro ;;
 	esac
 }
 
@@ -349,11 +369,12 @@ _bench_mpconv() {
 	case $action in
 	start)
 		_cfg_reset
-		CFG_PORT=$([ "$dp" = tc ] && echo 5204 || echo 5205)
+		case $dp in tc) CFG_PORT=5204 ;; tc_gro) CFG_PORT=5206 ;; *) CFG_PORT=5205 ;; esac
 		local cmd=("$BENCH_MPCONVD" --role network --mode explicit
 			--listen "$IP4_M1:$BENCH_CONVERT_PORT"
 			--interfaces "$IF_M1,$IF_M2,$IF_M3" --external-address "$IP4_EXT"
-			--allow 192.0.2.0/24 --datapath "$dp" --pin-root "$BENCH_PIN_ROOT")
+			--allow 192.0.2.0/24 --datapath "${dp%_gro}" --pin-root "$BENCH_PIN_ROOT")
+		[ "$dp" = tc_gro ] && cmd+=(--gro-interfaces "$IF_M1,$IF_M2")
 		CFG_CMD="build/mpconvd ${cmd[*]:1}; client: xfer client --mptcp --convert $IP4_M1:$BENCH_CONVERT_PORT --connect $IP4_S1:PORT; $(_offload_text "$dp")"
 		# an option parse error sends nothing: unknown option or
 		# "requires an argument" tells whether --convert exists
@@ -399,7 +420,7 @@ _bench_mpconv() {
 			fi
 		fi
 		if kill -0 "$_MPCONV_PID" 2>/dev/null; then
-			if [ "$dp" = tc ]; then
+			if [ "$dp" != xdp ]; then
 				tc -n "$NS_CONV" filter show dev "$IF_M1" ingress | grep bpf >/dev/null ||
 					why+=("no TC program on $IF_M1 ingress")
 			else

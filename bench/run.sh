@@ -14,6 +14,8 @@
 #   socat       (b) mptcpize run socat -b131072: MPTCP client -> TCP server
 #   haproxy     (c) mptcpize run haproxy (mode tcp)
 #   mpconv_tc   (d) mpconvd --datapath tc  (client: xfer --convert)
+#   plain_tc_gro, mpconv_tc_gro  (a-tc-gro), (d-gro): the same with GRO
+#               left on at m1/m2 (mpconvd --gro-interfaces m1,m2)
 #   mpconv_xdp  (e) mpconvd --datapath xdp
 # Rows that cannot run say "not available yet: <reason>"; a transfer that
 # fails is reported as failed, never as a number.

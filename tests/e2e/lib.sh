@@ -1277,15 +1277,17 @@ mpc_listen_multi() {
 	printf '%s\n' "$h" | grep -- '^  --listen ' | grep -q ','
 }
 
-# mpc_start [--datapath xdp|tc] [--wait-pin-only] [MPCONVD FLAGS...]: start
-# the converter, wait until it serves. Sets MPC_PID, MPC_PIN, MPC_LOG (a
+# mpc_start [--datapath xdp|tc] [--gro-interfaces IF,...] [--wait-pin-only]
+# [MPCONVD FLAGS...]: start the converter, wait until it serves. With tc,
+# GRO goes off on m1-m3 except on the --gro-interfaces ones. Sets MPC_PID, MPC_PIN, MPC_LOG (a
 # new log file per start). Returns 1 (log printed) if it exits or does not
 # come up within 10 s.
 mpc_start() {
-	local dp=$MPC_DATAPATH args=() i d
+	local dp=$MPC_DATAPATH args=() i d gro_keep=''
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--datapath) dp=$2; shift 2 ;;
+		--gro-interfaces) gro_keep=$2; args+=("$1" "$2"); shift 2 ;;
 		*) args+=("$1"); shift ;;
 		esac
 	done
@@ -1304,7 +1306,13 @@ mpc_start() {
 		# segment per skb on the converter's ingress (harmless if the
 		# agent does it too)
 		for d in "$IF_M1" "$IF_M2" "$IF_M3"; do
-			topo_ethtool "$NS_CONV" "$d" gro off || return 1
+			if [[ ",$gro_keep," == *",$d,"* ]]; then
+				# only the client's packets arrive there: GRO
+				# stays on (mpconvd --gro-interfaces)
+				topo_ethtool "$NS_CONV" "$d" gro on || return 1
+			else
+				topo_ethtool "$NS_CONV" "$d" gro off || return 1
+			fi
 		done
 	fi
 	MPC_PIN=/sys/fs/bpf/mpc-e2e-$TOPO_ID

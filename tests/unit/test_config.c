@@ -138,6 +138,18 @@ static void test_validate(void **state)
 	assert_int_equal(set(&c, "interfaces", "m1"), 0);
 	assert_int_equal(set(&c, "mode", "transparent"), 0);
 	assert_int_equal(mpc_config_validate(&c, err, sizeof(err)), 0);
+	/* gro-interfaces must name attached interfaces */
+	assert_int_equal(set(&c, "interfaces", "m1,m2,m3"), 0);
+	assert_int_equal(set(&c, "gro-interfaces", "m1,m2"), 0);
+	assert_int_equal(c.n_gro_ifaces, 2);
+	assert_string_equal(c.gro_ifaces[1], "m2");
+	assert_int_equal(mpc_config_validate(&c, err, sizeof(err)), 0);
+	assert_int_equal(set(&c, "gro-interfaces", "m1,eth9"), 0);
+	assert_int_not_equal(mpc_config_validate(&c, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "eth9"));
+	assert_int_not_equal(set(&c, "gro-interfaces",
+				 "an-interface-name-too-long-for-linux"),
+			     0);
 }
 
 static void write_file(const char *path, const char *text)
