@@ -882,8 +882,12 @@ link_rate() {
 	_link_nft_apply
 }
 
-# link_loss LINK PCT: lose PCT % (0.01 resolution, e.g. 1 or 0.5) of the
-# packets in each direction, at random; 0 turns it off.
+# link_loss LINK PCT [spare-syn]: lose PCT % (0.01 resolution, e.g. 1 or
+# 0.5) of the packets in each direction, at random; 0 turns it off. With
+# spare-syn, TCP segments with SYN set are never lost: a transfer can run
+# under loss from its first segment without the chance of losing its
+# Convert SYN (the client's retransmission carries no data, and a SYN
+# without Convert data gets no answer, as the issue demands).
 # The hooks see skbs, not wire packets, and TCP hands out 64 KiB GSO skbs
 # whatever the device offloads are (segmentation happens after the egress
 # hook). So gso_max_segs goes to 1 on both ends of LINK (one segment per
@@ -904,6 +908,8 @@ link_loss() {
 		ip -n "$_L_NS" link set dev "$_L_IF" gso_max_segs 1 || return 1
 		ip -n "$_L_PNS" link set dev "$_L_PIF" gso_max_segs 1 || return 1
 		_LINK_LOSS[_L_N]="numgen random mod 10000 < $per10k"
+		[ "${3:-}" = spare-syn ] &&
+			_LINK_LOSS[_L_N]="tcp flags & syn == 0 ${_LINK_LOSS[_L_N]}"
 	fi
 	_link_nft_apply
 }
