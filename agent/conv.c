@@ -1580,6 +1580,17 @@ static void on_handshake(struct conv *cv, struct conv_conn *c,
 		}
 		return;
 	}
+	/* an ACK of something we never sent: the server still holds an old
+	 * connection on this 4-tuple (its TIME_WAIT refusing our SYN on
+	 * PAWS or sequence grounds, or a connection a previous agent left).
+	 * RFC 9293 3.10.7.3, SYN-SENT: <SEQ=SEG.ACK><CTL=RST>; the old
+	 * connection goes, and our next SYN retransmission gets a SYN/ACK
+	 * instead of a Network Failure after leg-timeout. */
+	if ((s->flags & MPC_TH_ACK) && s->ack != c->leg_iss + 1) {
+		cv->st.leg_stale_rst++;
+		rst_server(cv, c, s->ack);
+		return;
+	}
 	if ((s->flags & (MPC_TH_SYN | MPC_TH_ACK)) !=
 		    (MPC_TH_SYN | MPC_TH_ACK) ||
 	    s->ack != c->leg_iss + 1)
@@ -2084,6 +2095,9 @@ int conv_init(struct conv *cv, const struct mpc_config *cfg, int conns_fd,
 	cv->mtu = cfg->mtu ? cfg->mtu : 1500;
 	cv->port_lo = cfg->port_lo ? cfg->port_lo : 61000;
 	cv->port_hi = cfg->port_hi ? cfg->port_hi : 65535;
+	/* a random place in the pool (RFC 6056): a restarted agent does not
+	 * hand out the 4-tuples of its predecessor's first legs again */
+	cv->port_next = rand32() % (cv->port_hi - cv->port_lo + 1);
 	cv->conns_mem = conns_map_mmap(conns_fd, max_conns, &cv->conns_mem_len);
 	if (!cv->conns_mem)
 		return -errno;

@@ -87,7 +87,8 @@ struct mpc_agent_stats {
 	__u64 join_refused_full;   /* no room for another pending join */
 	__u64 join_verified;	   /* both HMACs checked */
 	__u64 join_refused_policy; /* verified, but one subflow per conn */
-	__u64 join_stray; /* third ACK without a pending join: RST again */
+	__u64 join_stray;    /* third ACK without a pending join: RST again */
+	__u64 leg_stale_rst; /* leg SYN answered by an old connection: RST */
 	__u64 synack_retx;
 	__u64 leg_syn_retx;
 	__u64 tx_errors;   /* raw socket send failures */
