@@ -216,24 +216,36 @@ static int add_listen(void *arg, const char *s)
 	return 0;
 }
 
+static int add_ifname(char (*list)[IF_NAMESIZE], int *n, const char *s)
+{
+	if (*n >= MPC_MAX_IFACES || strlen(s) >= IF_NAMESIZE)
+		return -1;
+	snprintf(list[(*n)++], IF_NAMESIZE, "%s", s);
+	return 0;
+}
+
 static int add_iface(void *arg, const char *s)
 {
 	struct mpc_config *c = arg;
 
-	if (c->n_interfaces >= MPC_MAX_IFACES || strlen(s) >= IF_NAMESIZE)
-		return -1;
-	snprintf(c->interfaces[c->n_interfaces++], IF_NAMESIZE, "%s", s);
-	return 0;
+	return add_ifname(c->interfaces, &c->n_interfaces, s);
 }
 
 static int add_gro_iface(void *arg, const char *s)
 {
 	struct mpc_config *c = arg;
 
-	if (c->n_gro_ifaces >= MPC_MAX_IFACES || strlen(s) >= IF_NAMESIZE)
-		return -1;
-	snprintf(c->gro_ifaces[c->n_gro_ifaces++], IF_NAMESIZE, "%s", s);
-	return 0;
+	return add_ifname(c->gro_ifaces, &c->n_gro_ifaces, s);
+}
+
+bool mpc_ifname_in(const char (*list)[IF_NAMESIZE], int n, const char *name)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(list[i], name))
+			return true;
+	return false;
 }
 
 static int add_allow(void *arg, const char *s)
@@ -434,17 +446,15 @@ int mpc_config_load(struct mpc_config *c, const char *path, char *err,
 
 int mpc_config_validate(const struct mpc_config *c, char *err, size_t errlen)
 {
-	int i, j;
+	int i;
 
 	if (c->n_interfaces == 0) {
 		snprintf(err, errlen, "no interfaces given (interfaces=)");
 		return -1;
 	}
 	for (i = 0; i < c->n_gro_ifaces; i++) {
-		for (j = 0; j < c->n_interfaces; j++)
-			if (!strcmp(c->gro_ifaces[i], c->interfaces[j]))
-				break;
-		if (j == c->n_interfaces) {
+		if (!mpc_ifname_in(c->interfaces, c->n_interfaces,
+				   c->gro_ifaces[i])) {
 			snprintf(err, errlen,
 				 "gro-interfaces: %s is not in interfaces=",
 				 c->gro_ifaces[i]);

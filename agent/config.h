@@ -87,6 +87,8 @@ extern const size_t mpc_config_nkeys;
 
 /* address helpers shared with the rest of the agent */
 int mpc_ip_parse(const char *s, struct mpc_ip *ip);
+/* name is one of list[0..n-1] (interface names) */
+bool mpc_ifname_in(const char (*list)[IF_NAMESIZE], int n, const char *name);
 bool mpc_ip_is_v4(const struct mpc_ip *ip);
 void mpc_ip_str(const struct mpc_ip *ip, char *buf, size_t len);
 bool mpc_prefix_match(const struct mpc_prefix *p, const struct mpc_ip *ip);

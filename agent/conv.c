@@ -465,24 +465,27 @@ static void opts_finish(struct mpc_tcp_seg *s, uint32_t off)
 	s->optlen = (uint8_t)(off + (n > 0 ? (uint32_t)n : 0));
 }
 
-static void seg_to_client(struct conv_conn *c, struct mpc_tcp_seg *s)
+/* a fresh segment from src:sport to dst:dport */
+static void seg_addr(struct mpc_tcp_seg *s, uint8_t family,
+		     const struct mpc_ip *src, uint16_t sport,
+		     const struct mpc_ip *dst, uint16_t dport)
 {
 	memset(s, 0, sizeof(*s));
-	s->family = c->family;
-	s->src = c->svc;
-	s->dst = c->cli;
-	s->sport = c->sport;
-	s->dport = c->cport;
+	s->family = family;
+	s->src = *src;
+	s->dst = *dst;
+	s->sport = sport;
+	s->dport = dport;
+}
+
+static void seg_to_client(struct conv_conn *c, struct mpc_tcp_seg *s)
+{
+	seg_addr(s, c->family, &c->svc, c->sport, &c->cli, c->cport);
 }
 
 static void seg_to_server(struct conv_conn *c, struct mpc_tcp_seg *s)
 {
-	memset(s, 0, sizeof(*s));
-	s->family = c->family;
-	s->src = c->ext;
-	s->dst = c->srv;
-	s->sport = c->eport;
-	s->dport = c->srvport;
+	seg_addr(s, c->family, &c->ext, c->eport, &c->srv, c->srvport);
 }
 
 /* NOP NOP TS, when both sides agreed on timestamps */
@@ -1021,12 +1024,7 @@ static void join_rst(struct conv *cv, const struct mpc_tcp_seg *s,
 	struct mpc_tcp_seg o;
 	uint32_t off = 0;
 
-	memset(&o, 0, sizeof(o));
-	o.family = s->family;
-	o.src = s->dst;
-	o.dst = s->src;
-	o.sport = s->dport;
-	o.dport = s->sport;
+	seg_addr(&o, s->family, &s->dst, s->dport, &s->src, s->sport);
 	if (s->flags & MPC_TH_ACK) {
 		o.seq = s->ack;
 		o.flags = MPC_TH_RST;
@@ -1048,12 +1046,7 @@ static void join_send_synack(struct conv *cv, const struct conv_conn *c,
 	struct mpc_tcp_seg s;
 	uint32_t off;
 
-	memset(&s, 0, sizeof(s));
-	s.family = j->family;
-	s.src = j->svc;
-	s.dst = j->cli;
-	s.sport = j->sport;
-	s.dport = j->cport;
+	seg_addr(&s, j->family, &j->svc, j->sport, &j->cli, j->cport);
 	s.seq = j->iss;
 	s.ack = j->cli_isn + 1;
 	s.flags = MPC_TH_SYN | MPC_TH_ACK;
@@ -2163,9 +2156,9 @@ int conv_adopt(struct conv *cv)
 		c->key_l = m.key_local;
 		c->key_r = m.key_remote;
 		c->have_key_r = c->mptcp && m.key_remote;
-		tok_del(cv, c); /* a slot seen twice (two flow entries) */
 		c->token_l = m.token_local;
-		if (c->mptcp)
+		/* each connection has two flow entries: index it once */
+		if (c->mptcp && !c->tok_indexed)
 			tok_add(cv, c);
 		c->leg_iss = m.leg_iss;
 		c->leg_irs = m.leg_irs;

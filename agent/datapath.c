@@ -475,13 +475,10 @@ int mpc_dp_attach(struct mpc_dp *dp, const struct mpc_config *c)
 	}
 	if (mode == MPC_DP_TC) {
 		for (i = 0; i < dp->n_ifs; i++) {
-			bool keep_gro = false;
-			int j;
-
-			for (j = 0; j < c->n_gro_ifaces; j++)
-				keep_gro |= !strcmp(c->gro_ifaces[j],
-						    dp->ifs[i].name);
-			err = attach_tc(dp, &dp->ifs[i], keep_gro);
+			err = attach_tc(dp, &dp->ifs[i],
+					mpc_ifname_in(c->gro_ifaces,
+						      c->n_gro_ifaces,
+						      dp->ifs[i].name));
 			if (err) {
 				log_err("%s: attach TC: %s", dp->ifs[i].name,
 					strerror(-err));

@@ -8,8 +8,8 @@
  * churn). The tokens themselves stay in the caller's connection table:
  * the index asks for them through token_of(ctx, id), so an entry is 4
  * bytes. Used for token uniqueness at key generation (RFC 8684 3.1) and
- * for every MP_JOIN SYN; a scan of the connection table costs one cache
- * miss per slot instead (16384 by default).
+ * for every MP_JOIN SYN, which otherwise read the whole connection table
+ * (16384 slots by default).
  */
 #ifndef MPCONV_AGENT_TOKIDX_H
 #define MPCONV_AGENT_TOKIDX_H

@@ -29,17 +29,6 @@ record() { # group name status seconds [note]
 	printf '%s %s/%s (%ss) %s\n' "$3" "$1" "$2" "$4" "${5:-}"
 }
 
-# digest WHERE LOG [NOTE]: with MPC_FAIL_DIGEST=FILE (.ci/run), the failed
-# checks of a failed test, one line each, for the end of a CI log
-digest() {
-	[ -n "${MPC_FAIL_DIGEST:-}" ] || return 0
-	{
-		grep -E '^ *not ok|^FAIL:' "$2" 2>/dev/null | head -n 8 | cut -c 1-180 |
-			sed "s|^ *|$1: |"
-		[ -z "${3:-}" ] || echo "$1: $3"
-	} >>"$MPC_FAIL_DIGEST"
-}
-
 run() { # group name timeout cmd...
 	local group=$1 name=$2 tmo=$3 rc start note=""
 	shift 3
@@ -55,7 +44,7 @@ run() { # group name timeout cmd...
 	else
 		[ $rc -eq 124 ] && note="timeout after ${tmo}s"
 		record "$group" "$name" FAIL "$secs" "$note"
-		digest "host/$group/$name" "$logdir/$group-$name.log" "$note"
+		tools/fail-digest.sh "host/$group/$name" "$logdir/$group-$name.log" "$note"
 		echo "----- $group/$name output (last 60 lines) -----"
 		tail -n 60 "$logdir/$group-$name.log"
 		echo "-----"

@@ -40,8 +40,8 @@ DEFAULT_E2E_ENV="SIZE=4M;NETEM_MBIT=8;LINK_MBIT=8;test_harness_mptcp:SIZE=16M;BI
 VMTEST_SMP=${VMTEST_SMP:-2}
 # TCG threading: single (default) = one host thread for all vCPUs, which
 # does not have MTTCG's cross-vCPU code-patching races (vmtest/README.md,
-# the 6.12 int3 oops; 23 min for both kernels here); multi = one host
-# thread per vCPU (~20 % faster)
+# the 6.12 int3 oops; 27 min for both kernels on d05608e); multi = one
+# host thread per vCPU (faster; not measured side by side)
 VMTEST_TCG_THREAD=${VMTEST_TCG_THREAD:-single}
 VMTEST_MEM=${VMTEST_MEM:-2G}
 VMTEST_TIMEOUT=${VMTEST_TIMEOUT:-1500}
@@ -429,13 +429,7 @@ report_failures() {
 		[ "$status" = FAIL ] || continue
 		l=$res/logs/$g-$t.log
 		echo "----- $krel: $g/$t failed ($note): failed checks and cases -----"
-		if [ -n "${MPC_FAIL_DIGEST:-}" ]; then
-			{
-				grep -E '^ *not ok|^FAIL:' "$l" 2>/dev/null | head -n 8 | cut -c 1-180 |
-					sed "s|^ *|${krel%%-*}/$t: |"
-				[ -z "$note" ] || echo "${krel%%-*}/$t: $note"
-			} >>"$MPC_FAIL_DIGEST"
-		fi
+		tools/fail-digest.sh "${krel%%-*}/$t" "$l" "$note"
 		grep -n -B 8 -E '^  not ok|^FAIL:' "$l" 2>/dev/null | grep -v -- '-  ok - ' | head -n 60
 		echo "----- $krel: $g/$t: last 40 lines -----"
 		tail -n 40 "$l" 2>/dev/null || echo "(no log)"

@@ -83,7 +83,7 @@ struct mpc_agent_stats {
 	/* MP_JOIN (RFC 8684 3.2), see agent/conv.c "MP_JOIN" */
 	__u64 join_syn;		   /* SYNs with MP_JOIN to the service */
 	__u64 join_refused_token;  /* unknown token: RST + MP_TCPRST */
-	__u64 join_refused_hmac;   /* third ACK's HMAC wrong or missing */
+	__u64 join_refused_hmac;   /* third ACK's MP_JOIN HMAC wrong */
 	__u64 join_refused_full;   /* no room for another pending join */
 	__u64 join_verified;	   /* both HMACs checked */
 	__u64 join_refused_policy; /* verified, but one subflow per conn */

@@ -486,7 +486,8 @@ MPC_INLINE int mpc_runs_sack(const struct mpc_runs *q, __u32 ack,
 			if (k >= n || !mpc_before(tmp[k].start, tmp[k].end))
 				continue;
 			if (best < 0 ||
-			    mpc_after(tmp[k].start, tmp[best & 3].start))
+			    mpc_after(tmp[k].start,
+				      tmp[best & (MPC_RUNS_SACK_MAX - 1)].start))
 				best = k;
 		}
 		if (best < 0)

@@ -1129,11 +1129,11 @@ static const char *conv_action_name(unsigned int a)
 static const char *tfo_fail_name(int v)
 {
 	switch (v) {
-	case 1:
+	case TFO_COOKIE_UNAVAILABLE:
 		return "cookie_unavailable";
-	case 2:
+	case TFO_DATA_NOT_ACKED:
 		return "data_not_acked";
-	case 3:
+	case TFO_SYN_RETRANSMITTED:
 		return "syn_retransmitted";
 	default:
 		return "none";
@@ -1961,7 +1961,8 @@ static int conv_exchange(int fd, const struct opts *o, double deadline,
 			cv->m.answer.where);
 		goto reset;
 	}
-	if (o->expect_syn_data && !cv->syn_data && cv->tfo_fail != 3) {
+	if (o->expect_syn_data && !cv->syn_data &&
+	    cv->tfo_fail != TFO_SYN_RETRANSMITTED) {
 		set_err(r,
 			"SYN data not acknowledged (--expect-syn-data; "
 			"%zu bytes in the SYN, tfo_client_fail %s)",
