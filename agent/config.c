@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "mpconv/conn.h"
 
 const struct mpc_config_key mpc_config_keys[] = {
 	{"role", "network|cpe", "which converter this is (default network)"},
@@ -35,6 +36,9 @@ const struct mpc_config_key mpc_config_keys[] = {
 	 "source ports of the legs, apart from the host's ephemeral range "
 	 "(default 61000-65535)"},
 	{"max-conns", "N", "connection table size (default 16384)"},
+	{"max-subflows", "N",
+	 "subflows per MPTCP connection, 1..8; joins beyond are refused "
+	 "(default 8)"},
 	{"gro-interfaces", "IF[,IF...]",
 	 "datapath tc: interfaces that receive only MPTCP clients' packets, "
 	 "where GRO stays on (default none: GRO off on every interface)"},
@@ -57,6 +61,7 @@ void mpc_config_defaults(struct mpc_config *c)
 	c->port_lo = 61000;
 	c->port_hi = 65535;
 	c->max_conns = 16384;
+	c->max_subflows = MPC_MAX_SUBFLOWS;
 	c->leg_timeout = 10;
 }
 
@@ -383,6 +388,15 @@ int mpc_config_set(struct mpc_config *c, const char *key, const char *value,
 		if (errno || *end || !*value || n < 16 || n > (1ul << 22))
 			goto bad;
 		c->max_conns = (uint32_t)n;
+	} else if (strcmp(key, "max-subflows") == 0) {
+		char *end;
+		unsigned long n;
+
+		errno = 0;
+		n = strtoul(value, &end, 10);
+		if (errno || *end || !*value || n < 1 || n > MPC_MAX_SUBFLOWS)
+			goto bad;
+		c->max_subflows = (unsigned int)n;
 	} else {
 		snprintf(err, errlen, "unknown key '%s'", key);
 		return -1;

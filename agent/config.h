@@ -62,6 +62,7 @@ struct mpc_config {
 	unsigned int idle_timeout;   /* seconds, 0 = default (300) */
 	uint16_t port_lo, port_hi;   /* leg source ports */
 	uint32_t max_conns;	     /* 0 = default */
+	unsigned int max_subflows;   /* 1..MPC_MAX_SUBFLOWS */
 	unsigned int leg_timeout;    /* seconds until Network Failure */
 	uint16_t mtu;		     /* not a key: smallest interface MTU */
 };

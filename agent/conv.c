@@ -299,10 +299,26 @@ static int flows_put(struct conv *cv, struct conv_conn *c)
 
 static void flows_del(struct conv *cv, struct conv_conn *c)
 {
+	const struct mpc_conn *m = &cv->conns_mem[conn_id(cv, c)];
 	struct mpc_flow_key k;
+	unsigned int i;
 
 	key_from(&k, &c->cli, c->cport, &c->svc, c->sport, c->family);
 	bpf_map_delete_elem(cv->flows_fd, &k);
+	/* joined subflows (join_install): their identity is in the map */
+	for (i = 1; i < MPC_MAX_SUBFLOWS; i++) {
+		const struct mpc_subflow *sf = &m->sf[i];
+
+		if (!sf->family)
+			continue;
+		memset(&k, 0, sizeof(k));
+		memcpy(k.saddr, sf->remote, sizeof(k.saddr));
+		memcpy(k.daddr, sf->local, sizeof(k.daddr));
+		k.sport = sf->rport;
+		k.dport = sf->lport;
+		k.family = sf->family;
+		bpf_map_delete_elem(cv->flows_fd, &k);
+	}
 	if (c->eport) {
 		key_from(&k, &c->srv, c->srvport, &c->ext, c->eport, c->family);
 		bpf_map_delete_elem(cv->flows_fd, &k);
@@ -353,6 +369,8 @@ static int conn_publish(struct conv *cv, struct conv_conn *c)
 
 			m.up_off = leg_first - dsn_up;
 			sf->up_off = first_up - dsn_up;
+			sf->up_ack = first_up;
+			sf->dn_nxt = c->sf_iss + 1 + c->reply_len;
 			m.down_off = dsn_dn + c->reply_len - (c->leg_irs + 1);
 			sf->down_off = c->sf_iss + 1 - dsn_dn;
 			m.reply_end = dsn_dn + c->reply_len;
@@ -1109,6 +1127,127 @@ static void on_join_syn(struct conv *cv, const struct mpc_tcp_seg *s,
 	join_send_synack(cv, c, j);
 }
 
+/* the join's TCP options must be the first subflow's: the data path
+ * passes window fields through unchanged (one scale for all subflows)
+ * and writes SACK and timestamps as negotiated on the connection */
+static bool join_terms_match(const struct conv_conn *c,
+			     const struct side_opts *o)
+{
+	return o->ts == c->copt.ts && o->sack == c->copt.sack &&
+	       o->has_ws == c->copt.has_ws &&
+	       (!o->has_ws || o->ws == c->copt.ws);
+}
+
+/*
+ * The fourth ACK of a join (RFC 8684 3.2: the peer sends no data on the
+ * subflow before it), and the answer to a repeated third ACK. It carries
+ * the connection's DATA_ACK, as every segment of ours does.
+ */
+static void send_join_ack(struct conv *cv, struct conv_conn *c, unsigned int i,
+			  uint32_t tsecr, bool fin, uint32_t ack)
+{
+	const struct mpc_conn *m = &cv->conns_mem[conn_id(cv, c)];
+	const struct mpc_subflow *sf = &m->sf[i & (MPC_MAX_SUBFLOWS - 1)];
+	struct mpc_tcp_seg o;
+	struct mpc_ip l, r;
+	uint32_t off = 0;
+
+	conn_sync_ts(c, m);
+	mpc_ip_from_words(&l, sf->local, sf->family);
+	mpc_ip_from_words(&r, sf->remote, sf->family);
+	seg_addr(&o, sf->family, &l, sf->lport, &r, sf->rport);
+	o.seq = sf->dn_nxt;
+	o.ack = fin ? ack : sf->up_ack;
+	o.flags = MPC_TH_ACK | (fin ? MPC_TH_FIN : 0);
+	o.win = 65535 >> (c->sopt.has_ws && c->copt.has_ws ? c->sopt.ws : 0);
+	if (m->flags & MPC_CF_SF_TS)
+		off = put_ts(o.opts, off, c->sopt.tsval, tsecr);
+	off += (uint32_t)put_dss(o.opts, off, true, m->max_leg_ack - m->up_off,
+				 false, 0, 0, 0, false);
+	opts_finish(&o, off);
+	send_seg(cv, &o);
+}
+
+/*
+ * Install a verified join as subflow slot i of connection c, in the order
+ * the data path needs (docs/design.md 3a: fields in place through the
+ * mmap, never a whole value): the slot's fields, MPC_CF_MULTI (from then
+ * on the data path keeps run records and takes subflow ACKs from them,
+ * multi.h), the flow entry, MPC_SF_ACTIVE last; then the fourth ACK.
+ * Returns 0, or -1 when policy refuses it (max-subflows, terms, state).
+ */
+static int join_install(struct conv *cv, struct conv_conn *c,
+			const struct conv_join *j, const struct mpc_tcp_seg *s)
+{
+	uint32_t id = conn_id(cv, c), elapsed_ms;
+	struct mpc_conn *m = &cv->conns_mem[id];
+	struct mpc_flow f = {.conn_id = id, .kind = MPC_FLOW_SUBFLOW};
+	unsigned int i, n = 0, slot = 0;
+	struct mpc_subflow *sf;
+	struct mpc_flow_key k;
+	uint64_t now = now_ns();
+
+	if (c->state != MPC_CS_ESTABLISHED || !c->mptcp ||
+	    !join_terms_match(c, &j->copt))
+		return -1;
+	for (i = 0; i < MPC_MAX_SUBFLOWS; i++) {
+		if (m->sf[i].flags & MPC_SF_ACTIVE)
+			n++;
+		else if (!slot && i && !m->sf[i].family)
+			slot = i; /* slots are not reused within a connection */
+	}
+	if (n >= cv->cfg->max_subflows || !slot)
+		return -1;
+	sf = &m->sf[slot];
+	mpc_ip_to_words(&j->svc, sf->local);
+	mpc_ip_to_words(&j->cli, sf->remote);
+	sf->lport = j->sport;
+	sf->rport = j->cport;
+	sf->iss = j->iss;
+	sf->irs_base = j->cli_isn;
+	/* the peer's DSS mappings place its data; these only seed the
+	 * offsets the data path moves (xlate.h nonlinear) */
+	sf->up_off = j->cli_isn + 1 - (m->leg_snd_nxt - m->up_off);
+	sf->down_off = j->iss + 1 - m->down_snd_nxt;
+	sf->up_nxt = j->cli_isn + 1;
+	sf->up_ack = j->cli_isn + 1;
+	sf->dn_nxt = j->iss + 1;
+	sf->up_bytes = sf->down_bytes = sf->acks = 0;
+	/* this subflow's timestamp clock onto the leg's (the first
+	 * subflow's): the peer's newest TSval there, aged by the time since
+	 * (Linux ticks in ms), minus what this subflow says now */
+	sf->ts_off = 0;
+	if ((m->flags & MPC_CF_SF_TS) && (s->to.flags & MPC_TO_TS)) {
+		elapsed_ms =
+			now > m->last_up_ns
+				? (uint32_t)((now - m->last_up_ns) / 1000000)
+				: 0;
+		sf->ts_off = m->up_tsval + m->sf[0].ts_off + elapsed_ms -
+			     s->to.tsval;
+		if (mpc_after(m->up_tsval + m->sf[0].ts_off, m->leg_tsval_hi))
+			m->leg_tsval_hi = m->up_tsval + m->sf[0].ts_off;
+	}
+	__atomic_store_n(&sf->family, j->family, __ATOMIC_RELEASE);
+	__atomic_fetch_or(&m->flags, MPC_CF_MULTI, __ATOMIC_SEQ_CST);
+	key_from(&k, &j->cli, j->cport, &j->svc, j->sport, j->family);
+	f.sf = (uint8_t)slot;
+	if (bpf_map_update_elem(cv->flows_fd, &k, &f, BPF_ANY)) {
+		log_warn("conn %u: join flow: %s", id, strerror(errno));
+		return -1;
+	}
+	__atomic_store_n(&sf->flags,
+			 (uint8_t)(MPC_SF_ACTIVE |
+				   (j->backup ? MPC_SF_BACKUP : 0)),
+			 __ATOMIC_RELEASE);
+	m->n_subflows = (uint8_t)(n + 1);
+	send_join_ack(cv, c, slot,
+		      (s->to.flags & MPC_TO_TS) ? s->to.tsval : c->cli_ts,
+		      false, 0);
+	log_debug("conn %u: subflow %u joined (%s)", id, slot,
+		  j->backup ? "backup" : "primary");
+	return 0;
+}
+
 static void on_join_ack(struct conv *cv, const struct mpc_tcp_seg *s)
 {
 	struct mpc_mptcp_opt mj;
@@ -1137,9 +1276,12 @@ static void on_join_ack(struct conv *cv, const struct mpc_tcp_seg *s)
 		return;
 	}
 	cv->st.join_verified++;
-	/* one subflow per connection in this version (see above) */
-	cv->st.join_refused_policy++;
-	join_rst(cv, s, MPC_RST_ADMIN_PROHIBITED);
+	if (join_install(cv, c, j, s)) {
+		cv->st.join_refused_policy++;
+		join_rst(cv, s, MPC_RST_ADMIN_PROHIBITED);
+	} else {
+		cv->st.join_accepted++;
+	}
 	j->used = false;
 }
 
@@ -1357,7 +1499,7 @@ static void establish(struct conv *cv, struct conv_conn *c,
 
 /* forward what a slow-path segment carries, translated by the core */
 static void forward_up(struct conv *cv, struct conv_conn *c,
-		       struct mpc_tcp_seg *s)
+		       struct mpc_tcp_seg *s, unsigned int sfi)
 {
 	uint32_t id = conn_id(cv, c);
 	struct mpc_xlate_out o;
@@ -1377,7 +1519,8 @@ static void forward_up(struct conv *cv, struct conv_conn *c,
 	seg.optlen = s->optlen;
 	memcpy(seg.opts, s->opts, sizeof(seg.opts));
 	seg.to = s->to;
-	mpc_xlate_up(&m, &m.sf[0], &seg, &o, &scratch);
+	mpc_xlate_up(&m, &m.sf[sfi & (MPC_MAX_SUBFLOWS - 1)], &seg, &o,
+		     &scratch);
 	if (o.verdict != MPC_XV_FORWARD)
 		return;
 	if (!s->dlen && !(o.flags & MPC_TH_FIN))
@@ -1443,7 +1586,7 @@ static void nokey_learn(struct conv *cv, struct conv_conn *c,
 	c->tries = 0;
 	c->rto = REPLY_RTO;
 	c->deadline = now_ns() + c->rto;
-	forward_up(cv, c, s);
+	forward_up(cv, c, s, 0);
 }
 
 /*
@@ -1558,7 +1701,7 @@ static void on_handshake(struct conv *cv, struct conv_conn *c,
 			s->dlen -= c->syn_len;
 		}
 		if (s->dlen)
-			forward_up(cv, c, s);
+			forward_up(cv, c, s, 0);
 		return;
 	}
 
@@ -1675,7 +1818,7 @@ static void closed_clean(struct conv *cv, struct conv_conn *c,
 }
 
 static void on_control(struct conv *cv, struct conv_conn *c,
-		       struct mpc_tcp_seg *s, uint8_t why)
+		       struct mpc_tcp_seg *s, uint8_t why, bool client)
 {
 	uint32_t id = conn_id(cv, c);
 	struct mpc_mptcp_opt o;
@@ -1684,7 +1827,7 @@ static void on_control(struct conv *cv, struct conv_conn *c,
 	if (conn_read(cv, id, &m))
 		return;
 	conn_sync_ts(c, &m);
-	if (from_client(c, s)) {
+	if (client) {
 		if (s->to.flags & MPC_TO_TS)
 			c->cli_ts = s->to.tsval;
 		if ((s->flags & MPC_TH_RST) ||
@@ -1706,7 +1849,7 @@ static void on_control(struct conv *cv, struct conv_conn *c,
 		}
 		if (s->flags & MPC_TH_FIN) {
 			/* a subflow FIN: forward what else it carries */
-			forward_up(cv, c, s);
+			forward_up(cv, c, s, 0);
 			c->sf_fin_rcvd = true;
 			c->cli_fin_seq = s->seq + s->dlen;
 			if (c->state == MPC_CS_ESTABLISHED)
@@ -1750,6 +1893,60 @@ static void on_control(struct conv *cv, struct conv_conn *c,
 	} else if ((s->flags & MPC_TH_FIN) && mpc_leg_done(&m)) {
 		ack_server_fin(cv, c, &m, s);
 	}
+}
+
+/* ---- joined subflows (slot >= 1): their own control segments ---------- */
+
+static void sf_close(struct conv *cv, struct conv_conn *c, unsigned int i)
+{
+	struct mpc_conn *m = &cv->conns_mem[conn_id(cv, c)];
+	struct mpc_subflow *sf = &m->sf[i & (MPC_MAX_SUBFLOWS - 1)];
+
+	if (!(sf->flags & MPC_SF_ACTIVE))
+		return;
+	__atomic_store_n(&sf->flags, 0, __ATOMIC_RELEASE);
+	if (m->n_subflows)
+		m->n_subflows--;
+	cv->st.sf_closed++;
+}
+
+/*
+ * A control segment on joined subflow i: the peer closes the subflow (FIN:
+ * our FIN/ACK; RST: forget it) or repeats its third ACK (our fourth was
+ * lost). The subflow's flow entry stays until the connection goes: late
+ * ACKs on it are translated like any other. What ends the connection
+ * (MP_FASTCLOSE, MP_FAIL, a fallback) is handled as on the first subflow.
+ */
+static void on_join_sf(struct conv *cv, struct conv_conn *c,
+		       struct mpc_tcp_seg *s, unsigned int i, uint8_t why)
+{
+	uint32_t tsecr = (s->to.flags & MPC_TO_TS) ? s->to.tsval : c->cli_ts;
+	struct mpc_mptcp_opt o;
+
+	if (s->flags & MPC_TH_SYN)
+		return;
+	if (mptcp_first(s, MPC_MP_FASTCLOSE, &o) ||
+	    mptcp_first(s, MPC_MP_FAIL, &o) || why == MPC_XW_INFINITE_MAP ||
+	    why == MPC_XW_DSS_CSUM) {
+		if (c->state == MPC_CS_ESTABLISHED ||
+		    c->state == MPC_CS_CLOSING)
+			on_control(cv, c, s, why, true);
+		return;
+	}
+	if (s->flags & MPC_TH_RST) {
+		sf_close(cv, c, i);
+		return;
+	}
+	if (s->flags & MPC_TH_FIN) {
+		if (s->dlen && (c->state == MPC_CS_ESTABLISHED ||
+				c->state == MPC_CS_CLOSING))
+			forward_up(cv, c, s, i);
+		send_join_ack(cv, c, i, tsecr, true, s->seq + s->dlen + 1);
+		sf_close(cv, c, i);
+		return;
+	}
+	if (mptcp_first(s, MPC_MP_JOIN, &o))
+		send_join_ack(cv, c, i, tsecr, false, 0);
 }
 
 /* after DEAD: answer stragglers so the peers can finish */
@@ -1806,16 +2003,21 @@ void conv_slow(struct conv *cv, const struct mpc_slow_hdr *h,
 	c = conn_get(cv, h->conn_id);
 	if (!c)
 		return;
+	if (h->sf > 0 && h->sf < MPC_MAX_SUBFLOWS &&
+	    (h->reason == MPC_SLOW_CONTROL || h->reason == MPC_SLOW_CLOSED)) {
+		on_join_sf(cv, c, &s, h->sf, h->why);
+		return;
+	}
 	switch (h->reason) {
 	case MPC_SLOW_HANDSHAKE:
 		on_handshake(cv, c, &s);
 		break;
 	case MPC_SLOW_CONTROL:
-		on_control(cv, c, &s, h->why);
+		on_control(cv, c, &s, h->why, h->sf != 0xff);
 		break;
 	case MPC_SLOW_NOTIFY:
 		if (c->state == MPC_CS_ESTABLISHED &&
-		    ((s.flags & MPC_TH_FIN) || from_client(c, &s))) {
+		    ((s.flags & MPC_TH_FIN) || h->sf != 0xff)) {
 			c->since = now_ns();
 			conn_set_state(cv, c, MPC_CS_CLOSING);
 		}
@@ -2157,7 +2359,8 @@ int conv_adopt(struct conv *cv)
 		c->key_r = m.key_remote;
 		c->have_key_r = c->mptcp && m.key_remote;
 		c->token_l = m.token_local;
-		/* each connection has two flow entries: index it once */
+		/* each connection has two or more flow entries: index it
+		 * once */
 		if (c->mptcp && !c->tok_indexed)
 			tok_add(cv, c);
 		c->leg_iss = m.leg_iss;
@@ -2169,7 +2372,10 @@ int conv_adopt(struct conv *cv)
 		c->since = now_ns();
 		c->deadline = c->since + DEAD_LINGER;
 		c->tries = REPLY_TRIES; /* the reply was sent long ago */
-		if (f.kind == MPC_FLOW_SUBFLOW) {
+		if (f.kind == MPC_FLOW_SUBFLOW && f.sf) {
+			/* a joined subflow: its identity stays in the map
+			 * (m.sf[f.sf]), where flows_del() finds it */
+		} else if (f.kind == MPC_FLOW_SUBFLOW) {
 			mpc_ip_from_words(&c->cli, k.saddr, k.family);
 			mpc_ip_from_words(&c->svc, k.daddr, k.family);
 			c->cport = k.sport;

@@ -142,6 +142,64 @@ static void endpoint(char *buf, size_t len, const __u32 *w, __u8 family,
 	}
 }
 
+static const char *sf_state(const struct mpc_subflow *sf)
+{
+	if (!(sf->flags & MPC_SF_ACTIVE))
+		return "closed";
+	return (sf->flags & MPC_SF_BACKUP) ? "backup" : "active";
+}
+
+/* every subflow slot in use: the first, and joins (closed ones too) */
+static json_object *subflows_json(const struct mpc_conn *c)
+{
+	json_object *arr = json_object_new_array();
+	unsigned int i;
+
+	for (i = 0; i < MPC_MAX_SUBFLOWS; i++) {
+		const struct mpc_subflow *sf = &c->sf[i];
+		json_object *o;
+		char rem[64];
+
+		if (!sf->family)
+			continue;
+		endpoint(rem, sizeof(rem), sf->remote, sf->family, sf->rport);
+		o = json_object_new_object();
+		json_object_object_add(o, "id", json_object_new_int((int)i));
+		json_object_object_add(o, "client",
+				       json_object_new_string(rem));
+		json_object_object_add(o, "state",
+				       json_object_new_string(sf_state(sf)));
+		json_object_object_add(o, "up_bytes",
+				       json_object_new_uint64(sf->up_bytes));
+		json_object_object_add(o, "down_bytes",
+				       json_object_new_uint64(sf->down_bytes));
+		json_object_object_add(o, "segments_to_client",
+				       json_object_new_uint64(sf->acks));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+/* text: one indented line per subflow when there are joins */
+static void subflows_print(const struct mpc_conn *c)
+{
+	unsigned int i;
+
+	if (!c->sf[1].family)
+		return;
+	for (i = 0; i < MPC_MAX_SUBFLOWS; i++) {
+		const struct mpc_subflow *sf = &c->sf[i];
+		char rem[64];
+
+		if (!sf->family)
+			continue;
+		endpoint(rem, sizeof(rem), sf->remote, sf->family, sf->rport);
+		printf("      sf%u %-7s %-45s %12llu %12llu\n", i, sf_state(sf),
+		       rem, (unsigned long long)sf->up_bytes,
+		       (unsigned long long)sf->down_bytes);
+	}
+}
+
 static int cmd_conns(const char *root, int json)
 {
 	json_object *arr = json ? json_object_new_array() : NULL;
@@ -232,6 +290,7 @@ static int cmd_conns(const char *root, int json)
 				json_object_new_uint64(c.down_pkts));
 			json_object_object_add(o, "idle_s",
 					       json_object_new_uint64(idle));
+			json_object_object_add(o, "sf", subflows_json(&c));
 			json_object_array_add(arr, o);
 		} else {
 			printf("%-5u %-12s %-5s %-26s %-26s %-26s %12llu %12llu %6llu\n",
@@ -240,6 +299,7 @@ static int cmd_conns(const char *root, int json)
 			       svc, srv, (unsigned long long)c.up_bytes,
 			       (unsigned long long)c.down_bytes,
 			       (unsigned long long)idle);
+			subflows_print(&c);
 		}
 	}
 	close(fd);

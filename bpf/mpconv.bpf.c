@@ -21,6 +21,7 @@
 #include "mpconv/conn.h"
 #include "mpconv/tcpopt.h"
 #include "mpconv/xlate.h"
+#include "mpconv/multi.h"
 #include "maps.h"
 #include "lib/ctx.h"
 #include "lib/parse.h"
@@ -113,13 +114,196 @@ __noinline int mpc_g_xlate(struct mpc_scratch *scr, struct mpc_conn *c)
 		scr->route.sport = c->leg_lport;
 		scr->route.dport = c->leg_rport;
 	} else {
-		mpc_xlate_down(c, sf, &scr->pkt.seg, &scr->out, &scr->opt);
+		mpc_xlate_down(c, sf, &scr->pkt.seg, &scr->out, &scr->opt,
+			       scr->multi ? &scr->sfack : NULL);
 		mpc_memcpy(scr->route.src, sf->local, 16);
 		mpc_memcpy(scr->route.dst, sf->remote, 16);
 		scr->route.sport = sf->lport;
 		scr->route.dport = sf->rport;
 	}
 	return scr->out.verdict;
+}
+
+/* MPC_CF_MULTI upstream: record what subflow scr->sfi carried */
+__noinline int mpc_g_runs_rec(struct mpc_scratch *scr, struct mpc_conn *c,
+			      __u32 conn_id)
+{
+	struct mpc_runs_slot *rs;
+	__u32 key, i;
+	int rc;
+
+	if (!scr || !c)
+		return 0;
+	i = scr->sfi & (MPC_MAX_SUBFLOWS - 1);
+	key = conn_id * MPC_MAX_SUBFLOWS + i;
+	rs = bpf_map_lookup_elem(&mpc_runs_up, &key);
+	if (!rs)
+		return 0;
+	rc = mpc_multi_record(rs, c, &c->sf[i], scr->pkt.seg.seq,
+			      scr->out.seq - c->up_off, scr->pkt.seg.paylen);
+	if (mpc_multi_reack(rc, &c->sf[i], scr->pkt.seg.seq,
+			    scr->pkt.seg.paylen))
+		c->sf[i].want_ack = 1;
+	return rc;
+}
+
+/* the ACK point of subflow i into scr->pts[i] (one verification for all
+ * eight), from the leg ACK and SACK (scr->dsn_ack, scr->dsn_sack) */
+__noinline int mpc_g_ackpt(struct mpc_scratch *scr, struct mpc_conn *c,
+			   __u32 conn_id, __u32 i)
+{
+	struct mpc_runs_slot *rs;
+	struct mpc_multi_pt *out;
+	__u32 key;
+
+	if (!scr || !c)
+		return 0;
+	i &= MPC_MAX_SUBFLOWS - 1;
+	out = &scr->pts[i];
+	out->pt = c->sf[i].up_ack;
+	out->block = MPC_MB_STALE;
+	key = conn_id * MPC_MAX_SUBFLOWS + i;
+	rs = bpf_map_lookup_elem(&mpc_runs_up, &key);
+	if (!rs)
+		return 0;
+	/* not started yet (the peer sent nothing on the subflow since the
+	 * join): start it here, from what the subflow carried before */
+	if (rs->tag != mpc_multi_tag(c))
+		mpc_multi_record(rs, c, &c->sf[i], 0, 0, 0);
+	mpc_multi_ack_point(rs, c, &c->sf[i], scr->dsn_ack, scr->dsn_sack,
+			    scr->dsn_nb & (MPC_RUNS_SACK_MAX |
+					   (MPC_RUNS_SACK_MAX - 1)),
+			    out);
+	return 0;
+}
+
+/* the server's SACK blocks in DSN (scr->dsn_sack, scr->dsn_nb) */
+MPC_INLINE void mpc_dsn_sack(struct mpc_scratch *scr, const struct mpc_conn *c)
+{
+	const struct mpc_seg *s = &scr->pkt.seg;
+	__u32 k, nb;
+
+	scr->dsn_nb = 0;
+	if (!(s->to.flags & MPC_TO_SACK))
+		return;
+	nb = s->to.sack_n < MPC_RUNS_SACK_MAX ? s->to.sack_n
+					      : MPC_RUNS_SACK_MAX;
+	for (k = 0; k < MPC_RUNS_SACK_MAX; k++) {
+		if (k >= nb)
+			break;
+		scr->dsn_sack[k].start = MPC_RD32(s->opts,
+						  s->to.sack_off + k * 8,
+						  MPC_TCPOPT_MASK) -
+					 c->up_off;
+		scr->dsn_sack[k].end = MPC_RD32(s->opts,
+						s->to.sack_off + k * 8 + 4,
+						MPC_TCPOPT_MASK) -
+				       c->up_off;
+	}
+	scr->dsn_nb = (__u8)nb;
+}
+
+/* the server's SACK blocks as SACK blocks of subflow scr->sfi */
+__noinline int mpc_g_sack(struct mpc_scratch *scr, struct mpc_conn *c,
+			  __u32 conn_id)
+{
+	struct mpc_runs_slot *rs;
+	__u32 key, i, k;
+	__u64 s1;
+	int n;
+
+	if (!scr || !c)
+		return 0;
+	scr->sfack.n = 0;
+	if (!scr->dsn_nb)
+		return 0;
+	i = scr->sfi & (MPC_MAX_SUBFLOWS - 1);
+	key = conn_id * MPC_MAX_SUBFLOWS + i;
+	rs = bpf_map_lookup_elem(&mpc_runs_up, &key);
+	if (!rs)
+		return 0;
+	s1 = MPC_ATOMIC_READ(&rs->seq);
+	if ((s1 & 1) || rs->tag != mpc_multi_tag(c))
+		return 0;
+	n = mpc_runs_sack(&rs->q, scr->sfack.ack, scr->dsn_sack,
+			  scr->dsn_nb &
+				  (MPC_RUNS_SACK_MAX | (MPC_RUNS_SACK_MAX - 1)),
+			  scr->sf_sack, MPC_RUNS_SACK_MAX);
+	if (MPC_ATOMIC_READ(&rs->seq) != s1)
+		return 0;
+	for (k = 0; k < MPC_RUNS_SACK_MAX; k++) {
+		if ((int)k >= n)
+			break;
+		scr->sfack.blk[(2 * k) & 7] = scr->sf_sack[k].start;
+		scr->sfack.blk[(2 * k + 1) & 7] = scr->sf_sack[k].end;
+	}
+	scr->sfack.n = (__u8)n;
+	return n;
+}
+
+struct mpc_pick_ctx {
+	struct mpc_scratch *scr;
+	struct mpc_conn *c;
+	__u32 conn_id;
+	__u32 dsn_ack;
+	struct mpc_multi_pick pick;
+};
+
+/* one subflow's ACK point, fed to the pick (bpf_loop: verified once) */
+MPC_CALLBACK long mpc_pick_one(__u32 i, void *arg)
+{
+	struct mpc_pick_ctx *x = arg;
+	struct mpc_multi_pt *pt;
+	struct mpc_subflow *sf;
+
+	if (i >= MPC_MAX_SUBFLOWS)
+		return 1;
+	pt = &x->scr->pts[i & (MPC_MAX_SUBFLOWS - 1)];
+	sf = &x->c->sf[i & (MPC_MAX_SUBFLOWS - 1)];
+	if (!(sf->flags & MPC_SF_ACTIVE)) {
+		pt->pt = sf->up_ack;
+		pt->block = MPC_MB_NONE;
+		return 0;
+	}
+	mpc_g_ackpt(x->scr, x->c, x->conn_id, i);
+	mpc_multi_pick_add(&x->pick, sf, i, pt);
+	return 0;
+}
+
+/*
+ * MPC_CF_MULTI downstream: which subflow this segment goes to and with
+ * which subflow ACK (multi.h). The server's data stays on subflow 0 (the
+ * scheduler is the next step, docs/multipath-plan.md); its pure ACKs go
+ * where they advance most. Returns the target's enum mpc_multi_block.
+ */
+__noinline int mpc_g_down_pick(struct mpc_scratch *scr, struct mpc_conn *c,
+			       __u32 conn_id)
+{
+	struct mpc_pick_ctx x;
+	__u32 t;
+
+	if (!scr || !c)
+		return 0;
+	x.scr = scr;
+	x.c = c;
+	x.conn_id = conn_id;
+	x.dsn_ack = scr->pkt.seg.ack - c->up_off;
+	scr->dsn_ack = x.dsn_ack;
+	mpc_dsn_sack(scr, c);
+	mpc_multi_pick_init(&x.pick);
+	MPC_LOOP(MPC_MAX_SUBFLOWS, mpc_pick_one, &x);
+	if (scr->pkt.seg.paylen || (scr->pkt.seg.flags & MPC_TH_FIN))
+		t = 0;
+	else
+		t = mpc_multi_pick_done(&x.pick, 0);
+	t &= MPC_MAX_SUBFLOWS - 1;
+	scr->sfi = t;
+	scr->sfack.ack = scr->pts[t].pt;
+	scr->sfack.seq_fixed = t != 0;
+	scr->sfack.seq = c->sf[t].dn_nxt ? c->sf[t].dn_nxt : c->sf[t].iss + 1;
+	scr->sfack.n = 0;
+	mpc_g_sack(scr, c, conn_id);
+	return scr->pts[t].block;
 }
 
 __noinline int mpc_g_build(struct mpc_scratch *scr)
@@ -249,9 +433,17 @@ MPC_INLINE int mpc_main(void *ctx, const bool xdp)
 	if (p->vlan || (p->family == 4 && p->ip_hlen != 20))
 		return drop(xdp, st, MPC_DROP_UNSUPPORTED);
 
-	/* one subflow carries everything downstream until the scheduler */
+	/* one subflow carries the server's data until the scheduler */
 	scr->up = flow->kind == MPC_FLOW_SUBFLOW;
 	scr->sfi = scr->up ? sfi : 0;
+	scr->multi = !scr->up && (conn->flags & (MPC_CF_MULTI |
+						 MPC_CF_PLAIN)) == MPC_CF_MULTI;
+	if (scr->multi) {
+		if (mpc_g_down_pick(scr, conn, conn_id) == MPC_MB_STALE)
+			st->multi_ack_stale++;
+		if (scr->sfi)
+			st->multi_ack_moved++;
+	}
 	mpc_g_xlate(scr, conn);
 
 	if (scr->out.verdict == MPC_XV_SLOW) {
@@ -274,13 +466,26 @@ MPC_INLINE int mpc_main(void *ctx, const bool xdp)
 		st->nonlinear_map++;
 	st->sack_trimmed += scr->out.sack_dropped;
 
+	if (flow->kind == MPC_FLOW_SUBFLOW && p->seg.paylen &&
+	    (conn->flags & (MPC_CF_MULTI | MPC_CF_PLAIN)) == MPC_CF_MULTI) {
+		rc = mpc_g_runs_rec(scr, conn, conn_id);
+		/* full: sent on unrecorded (multi.h mpc_multi_record) */
+		if (rc == MPC_RUNS_E_FULL)
+			st->multi_up_unrecorded++;
+		else if (rc == MPC_RUNS_E_CONFLICT)
+			st->multi_up_conflict++;
+		else if (rc == MPC_RUNS_OK)
+			st->multi_up_recorded++;
+	}
 	if (flow->kind == MPC_FLOW_SUBFLOW) {
 		mpc_observe_up(conn, &conn->sf[sfi], &p->seg, &scr->out,
 			       bpf_ktime_get_coarse_ns());
 		st->up_xlate++;
 		st->up_bytes += p->seg.paylen;
 	} else {
-		mpc_observe_down(conn, &p->seg, bpf_ktime_get_coarse_ns());
+		mpc_observe_down(conn,
+				 &conn->sf[scr->sfi & (MPC_MAX_SUBFLOWS - 1)],
+				 &p->seg, &scr->out, bpf_ktime_get_coarse_ns());
 		st->down_xlate++;
 		st->down_bytes += p->seg.paylen;
 	}

@@ -10,6 +10,7 @@
 #include "mpconv/abi.h"
 #include "mpconv/conn.h"
 #include "mpconv/xlate.h"
+#include "mpconv/multi.h"
 #include "lib/parse.h"
 
 /* named per-CPU counters (struct mpc_stats), one entry */
@@ -75,6 +76,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mpc_conns SEC(".maps");
 
+/* upstream run records of connections with joins (MPC_CF_MULTI, multi.h):
+ * key conn_id * MPC_MAX_SUBFLOWS + subflow; written by the data path only
+ * (a slot whose tag is not its connection's conn_gen + 1 is stale) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MPC_DEFAULT_MAX_CONNS *MPC_MAX_SUBFLOWS);
+	__type(key, __u32);
+	__type(value, struct mpc_runs_slot);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mpc_runs_up SEC(".maps");
+
 /* slow path to the agent: struct mpc_slow_hdr + packet copy */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -109,7 +121,13 @@ struct mpc_scratch {
 	__u16 new_tcp; /* new TCP header length */
 	__u8 up;       /* direction of this packet */
 	__u8 sfi;      /* subflow index */
-	__u8 _spad[2];
+	__u8 multi;    /* downstream, MPC_CF_MULTI: sfack holds the ACK */
+	__u8 dsn_nb;   /* blocks in dsn_sack */
+	__u32 dsn_ack; /* downstream, multi: the leg ACK as a DSN */
+	struct mpc_sf_ack sfack;
+	struct mpc_multi_pt pts[MPC_MAX_SUBFLOWS];
+	struct mpc_seq_block dsn_sack[MPC_RUNS_SACK_MAX];
+	struct mpc_seq_block sf_sack[MPC_RUNS_SACK_MAX];
 	__u8 hdr[128];	 /* new Ethernet + IP + TCP headers */
 	__u8 old[128];	 /* old IP + TCP headers */
 	__u8 ps_old[40]; /* pseudo-headers for the checksum */

@@ -41,6 +41,15 @@ struct mpc_stats {
 	__u64 service_stray;	  /* non-SYN to the service port, no state */
 	__u64 closed_ack_dropped; /* pure ACKs for a leg closed at the server */
 	__u64 to_agent_join;	  /* MP_JOIN third ACKs (no flow yet) */
+	/* connections with joins (MPC_CF_MULTI, include/mpconv/multi.h) */
+	__u64 multi_up_recorded;   /* upstream segments recorded in runs */
+	__u64 multi_up_conflict;   /* peer remapped a recorded range: sent on */
+	__u64 multi_up_unrecorded; /* no run record left: sent on, the
+				    * subflow's ACK waits for a resend */
+	__u64 multi_ack_moved;	   /* leg ACKs sent on another subflow than
+				  * the one carrying the server's data */
+	__u64 multi_ack_stale;	   /* run records busy or not started: the
+				  * subflow's previous ACK was repeated */
 };
 
 /*
@@ -86,7 +95,10 @@ struct mpc_agent_stats {
 	__u64 join_refused_hmac;   /* third ACK's MP_JOIN HMAC wrong */
 	__u64 join_refused_full;   /* no room for another pending join */
 	__u64 join_verified;	   /* both HMACs checked */
-	__u64 join_refused_policy; /* verified, but one subflow per conn */
+	__u64 join_refused_policy; /* verified, but max-subflows reached or
+				    * terms differ from the first subflow's */
+	__u64 join_accepted;	   /* subflow installed, fourth ACK sent */
+	__u64 sf_closed;	   /* joined subflows closed (FIN or RST) */
 	__u64 join_stray;    /* third ACK without a pending join: RST again */
 	__u64 leg_stale_rst; /* leg SYN answered by an old connection: RST */
 	__u64 synack_retx;

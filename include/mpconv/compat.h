@@ -85,6 +85,17 @@ mpc_host_loop(__u32 n, long (*cb)(__u32, void *), void *ctx)
 #define MPC_ATOMIC_OR(p, v) ((void)(*(p) |= (v)))
 #endif
 
+/* hide a value from clang's range analysis, so that a bounds check and
+ * the index it guards stay one register (see mptcp_opt.h mpc__rm_ctx) */
+#ifdef __bpf__
+#define MPC__OPAQUE(x) asm volatile("" : "+r"(x))
+#else
+#define MPC__OPAQUE(x) ((void)0)
+#endif
+
+/* a load the compiler must do now and once (seqcount readers) */
+#define MPC_ATOMIC_READ(p) (*(volatile __typeof__(*(p)) *)(p))
+
 #define MPC_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MPC_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MPC_MAX(a, b) ((a) > (b) ? (a) : (b))

@@ -59,6 +59,10 @@ enum mpc_conn_state {
 #define MPC_CF_LEG_TS 0x0010u	   /* timestamps on the leg */
 #define MPC_CF_SF_TS 0x0020u	   /* timestamps on the subflows */
 #define MPC_CF_SACK 0x0040u	   /* SACK on both sides */
+/* a join was installed: the data path records runs (runs.h) for every
+ * subflow and derives each subflow's ACK from them (multi.h), not from
+ * the linear offsets; set by the agent before the join's flow entry */
+#define MPC_CF_MULTI 0x0080u
 
 /* mpc_subflow.flags */
 #define MPC_SF_ACTIVE 0x01u
@@ -71,7 +75,11 @@ struct mpc_subflow {
 	__u16 rport;
 	__u8 family; /* 4 or 6 */
 	__u8 flags;  /* MPC_SF_* */
-	__u8 _pad[2];
+	/* MPC_CF_MULTI: the peer resent data we ACKed already (our ACK was
+	 * lost): the next leg ACK goes here (multi.h); set by the upstream
+	 * path, cleared when an ACK is sent here */
+	__u8 want_ack;
+	__u8 _pad;
 	__u32 iss;	/* converter's ISN on this subflow */
 	__u32 irs_base; /* peer's ISN + its SYN payload length (TFO): DSS
 			  * relative subflow seqs count from here */
@@ -81,6 +89,12 @@ struct mpc_subflow {
 	__u32 down_off; /* our subflow seq = DSN_down + down_off */
 	__u32 ts_off;	/* leg TSval = subflow TSval + ts_off */
 	__u32 up_nxt;	/* peer's highest subflow seq + len seen (data path) */
+	/* ---- data path, per subflow (the agent sets the start values) ---- */
+	__u32 up_ack;	  /* highest subflow ACK sent to the peer here */
+	__u32 dn_nxt;	  /* our highest subflow seq + len sent here */
+	__u64 up_bytes;	  /* payload bytes the peer sent here (translated) */
+	__u64 down_bytes; /* payload bytes we sent here */
+	__u64 acks; /* segments (data or pure ACK) sent to the peer here */
 };
 
 struct mpc_conn {
@@ -118,6 +132,12 @@ struct mpc_conn {
 	 * (FIN, ACK of a FIN, leg ACK) carry them, or PAWS drops them */
 	__u32 up_tsval;
 	__u32 down_tsval;
+	/* MPC_CF_MULTI: newest TSval sent on the leg. Subflows have their own
+	 * timestamp clocks (ts_off aligns them to the leg's); the data path
+	 * never lets the leg's TSval go backwards, or the server's PAWS
+	 * (RFC 7323 5) would drop segments of the slower-clocked subflow */
+	__u32 leg_tsval_hi;
+	__u32 _pad1;
 	__u64 last_up_ns; /* bpf_ktime_get_ns() of the last packet */
 	__u64 last_down_ns;
 	__u64 up_bytes; /* payload bytes translated */
@@ -161,7 +181,7 @@ MPC_INLINE bool mpc_after(__u32 a, __u32 b)
 }
 
 #ifndef __bpf__
-_Static_assert(sizeof(struct mpc_subflow) == 64, "subflow layout");
+_Static_assert(sizeof(struct mpc_subflow) == 96, "subflow layout");
 _Static_assert(sizeof(struct mpc_flow_key) == 40, "flow key layout");
 _Static_assert(sizeof(struct mpc_conn) % 8 == 0, "conn padding");
 #endif

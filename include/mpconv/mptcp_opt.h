@@ -394,11 +394,7 @@ MPC_INLINE void mpc__wr_bytes(__u8 *b, __u32 off, const __u8 *src,
  * such access". MPC__OPAQUE() hides the value from clang so the check and
  * the index use the same 64-bit register.
  */
-#ifdef __bpf__
-#define MPC__OPAQUE(x) asm volatile("" : "+r"(x))
-#else
-#define MPC__OPAQUE(x) ((void)0)
-#endif
+/* MPC__OPAQUE is in compat.h */
 
 struct mpc__rm_ctx {
 	const __u8 *src; /* parse: option area; build: o->u.rm.ids */

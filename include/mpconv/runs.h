@@ -117,99 +117,74 @@ MPC_INLINE void mpc__runs_close(struct mpc_runs *q, __u32 i)
 	q->n--;
 }
 
-/* r[i] and r[i+1] continue each other in both spaces: one record */
-MPC_INLINE void mpc__runs_join(struct mpc_runs *q, __u32 i)
+/* remove r[0..k-1] (k <= n) */
+MPC_INLINE void mpc__runs_drop_front(struct mpc_runs *q, __u32 k)
 {
-	if (i + 1 >= q->n || i >= MPC_RUNS_MAX - 1)
+	__u32 i;
+
+	if (!k || k > q->n)
 		return;
-	if (mpc_run_sf_end(&q->r[i]) == q->r[i + 1].sf &&
-	    mpc_run_dsn_end(&q->r[i]) == q->r[i + 1].dsn) {
-		q->r[i].len += q->r[i + 1].len;
-		mpc__runs_close(q, i + 1);
+	for (i = 0; i < MPC_RUNS_MAX; i++) {
+		if (i + k >= q->n)
+			break;
+		q->r[i] = q->r[(i + k) & (MPC_RUNS_MAX - 1)];
 	}
+	q->n -= (__u16)k;
 }
 
-/* the DSN that subflow seq `x` gets in the run being added */
-#define MPC__RUNS_D(x) (dsn + ((x)-sf))
-
-/*
- * Pass 1 of mpc_runs_add(): what overlaps [sf, sf + len) must map the
- * same; *pieces = the new stretches, *need = records they take (none for
- * a stretch that continues a neighbour in both spaces).
- */
-MPC_INLINE int mpc__runs_need(const struct mpc_runs *q, __u32 sf, __u32 dsn,
-			      __u32 len, __u32 *need, __u32 *pieces)
+/* append [sf, sf + len) <-> dsn after the last record (sf at or past its
+ * end): extend it when both spaces continue, else a new record */
+MPC_INLINE int mpc__runs_append(struct mpc_runs *q, __u32 sf, __u32 dsn,
+				__u32 len)
 {
-	__u32 i, end = sf + len, cur = sf, pe;
-	int prev = -1;
+	struct mpc_run *last;
 
-	*need = *pieces = 0;
-	for (i = 0; i < MPC_RUNS_MAX; i++) {
-		const struct mpc_run *r = &q->r[i];
-
-		if (i >= q->n || !mpc_before(cur, end))
-			break;
-		if (!mpc_after(mpc_run_sf_end(r), cur)) {
-			prev = (int)i;
-			continue;
+	if (q->n) {
+		last = &q->r[(q->n - 1) & (MPC_RUNS_MAX - 1)];
+		if (mpc_run_sf_end(last) == sf &&
+		    mpc_run_dsn_end(last) == dsn) {
+			last->len += len;
+			return MPC_RUNS_OK;
 		}
-		if (mpc_before(cur, r->sf)) {
-			bool left, right;
-
-			pe = mpc_before(end, r->sf) ? end : r->sf;
-			left = prev >= 0 &&
-			       mpc_run_sf_end(
-				       &q->r[prev & (MPC_RUNS_MAX - 1)]) ==
-				       cur &&
-			       mpc_run_dsn_end(
-				       &q->r[prev & (MPC_RUNS_MAX - 1)]) ==
-				       MPC__RUNS_D(cur);
-			right = pe == r->sf && r->dsn == MPC__RUNS_D(pe);
-			*need += !left && !right;
-			(*pieces)++;
-			cur = pe;
-			if (!mpc_before(cur, end))
-				break;
-		}
-		if (r->dsn + (cur - r->sf) != MPC__RUNS_D(cur))
-			return MPC_RUNS_E_CONFLICT;
-		cur = mpc_before(end, mpc_run_sf_end(r)) ? end
-							 : mpc_run_sf_end(r);
-		prev = (int)i;
 	}
-	if (mpc_before(cur, end)) {
-		bool left = prev >= 0 &&
-			    mpc_run_sf_end(&q->r[prev & (MPC_RUNS_MAX - 1)]) ==
-				    cur &&
-			    mpc_run_dsn_end(&q->r[prev & (MPC_RUNS_MAX - 1)]) ==
-				    MPC__RUNS_D(cur);
-
-		*need += !left;
-		(*pieces)++;
+	if (q->n >= MPC_RUNS_MAX) {
+		q->full++;
+		return MPC_RUNS_E_FULL;
 	}
+	last = &q->r[q->n & (MPC_RUNS_MAX - 1)];
+	last->sf = sf;
+	last->dsn = dsn;
+	last->len = len;
+	q->n++;
 	return MPC_RUNS_OK;
 }
 
 /*
- * Record [sf, sf + len) <-> [dsn, dsn + len). Parts already recorded must
- * agree (else MPC_RUNS_E_CONFLICT, nothing changed); parts below sf_una
- * are ignored; new parts fill holes or extend the end, merged with the
- * records they continue. len must be below 2^30. Returns MPC_RUNS_OK when
- * something new was recorded, MPC_RUNS_DUP when all of it was known, or
- * an error (then nothing was recorded).
+ * Record [sf, sf + len) <-> [dsn, dsn + len). len must be below 2^30.
+ * Returns MPC_RUNS_OK when something new was recorded, MPC_RUNS_DUP when
+ * nothing new was, or an error (then nothing was recorded).
  *
- * When the records run out, the ones highest in subflow seq and above
- * the new range's start are forgotten first (`evicted`): their data went
- * out, but the ACK point now stops before them until the sender
- * retransmits them (conservative, never wrong). Without that, a ring full
- * of data above a hole could never take the hole's retransmission, and
- * the subflow would stall for good. Only a range above all records can be
- * refused (MPC_RUNS_E_FULL, `full`); the sender retransmits it later.
+ * What is recorded: the part at or beyond the last record (the common
+ * case, O(1)); below that, the part that falls in the first gap the range
+ * meets (a retransmission into a hole). Parts already recorded must map
+ * the same (else MPC_RUNS_E_CONFLICT: RFC 8684 3.3.1 forbids remapping a
+ * subflow range); parts below sf_una are ignored; a range that spans two
+ * gaps leaves the second unrecorded, which only delays the ACK point until
+ * the sender retransmits (conservative, never wrong). Every loop is a
+ * single bounded pass, so the BPF verifier follows it cheaply.
+ *
+ * When the records run out, a range in a gap evicts the highest record
+ * (`evicted`): its data went out, but the ACK point now stops before it
+ * until the sender retransmits it. Without that, a ring full of data above
+ * a hole could never take the hole's retransmission, and the subflow would
+ * stall for good. A range at the end is refused instead (MPC_RUNS_E_FULL,
+ * `full`); the sender retransmits it once older records are released.
  */
 MPC_INLINE int mpc_runs_add(struct mpc_runs *q, __u32 sf, __u32 dsn, __u32 len)
 {
-	__u32 i, k, end = sf + len, cur, pe, need, pieces;
-	int rc;
+	__u32 i, end = sf + len, gap_lo;
+	struct mpc_run *r;
+	bool left, right;
 
 	if (!len)
 		return MPC_RUNS_DUP;
@@ -220,94 +195,111 @@ MPC_INLINE int mpc_runs_add(struct mpc_runs *q, __u32 sf, __u32 dsn, __u32 len)
 		sf = q->sf_una;
 		len = end - sf;
 	}
-	rc = mpc__runs_need(q, sf, dsn, len, &need, &pieces);
-	if (rc)
-		return rc;
-	if (!pieces)
-		return MPC_RUNS_DUP;
-	for (k = 0; k < MPC_RUNS_MAX; k++) {
-		if (q->n + need <= MPC_RUNS_MAX || !q->n ||
-		    !mpc_after(q->r[(q->n - 1) & (MPC_RUNS_MAX - 1)].sf, sf))
+	if (!q->n ||
+	    !mpc_before(sf,
+			mpc_run_sf_end(&q->r[(q->n - 1) & (MPC_RUNS_MAX - 1)])))
+		return mpc__runs_append(q, sf, dsn, len);
+
+	/* i: the first record that ends after sf (exists: the last does) */
+	for (i = 0; i < MPC_RUNS_MAX; i++)
+		if (i + 1 >= q->n || mpc_after(mpc_run_sf_end(&q->r[i]), sf))
 			break;
-		q->n--;
-		q->evicted++;
-		rc = mpc__runs_need(q, sf, dsn, len, &need, &pieces);
-		if (rc)
-			return rc; /* cannot happen: fewer overlaps now */
+	i &= MPC_RUNS_MAX - 1;
+	r = &q->r[i];
+	if (!mpc_before(sf, r->sf)) {
+		/* starts inside r: that part must agree */
+		__u32 adv;
+
+		if (r->dsn + (sf - r->sf) != dsn)
+			return MPC_RUNS_E_CONFLICT;
+		if (!mpc_after(end, mpc_run_sf_end(r)))
+			return MPC_RUNS_DUP;
+		adv = mpc_run_sf_end(r) - sf;
+		sf += adv;
+		dsn += adv;
+		len -= adv;
+		if (i + 1 >= q->n)
+			return mpc__runs_append(q, sf, dsn, len);
+		i = (i + 1) & (MPC_RUNS_MAX - 1);
+		r = &q->r[i];
+		if (!mpc_before(sf, r->sf))
+			return MPC_RUNS_DUP; /* no gap here: known already */
 	}
-	if (q->n + need > MPC_RUNS_MAX) {
-		q->full++;
-		return MPC_RUNS_E_FULL;
+	/* sf lies in the gap [previous end, r->sf) */
+	if (mpc_after(end, r->sf)) {
+		if (r->dsn != dsn + (r->sf - sf))
+			return MPC_RUNS_E_CONFLICT;
+		end = r->sf;
+		len = end - sf;
 	}
-	/* pass 2: put the pieces in (capacity checked above) */
-	cur = sf;
-	i = 0;
-	for (k = 0; k < 2 * MPC_RUNS_MAX + 2; k++) {
-		__u32 j;
-
-		if (!mpc_before(cur, end))
-			break;
-		/* i: first record ending after cur */
-		for (j = 0; j < MPC_RUNS_MAX; j++) {
-			if (i >= q->n ||
-			    mpc_after(mpc_run_sf_end(
-					      &q->r[i & (MPC_RUNS_MAX - 1)]),
-				      cur))
-				break;
-			i++;
+	gap_lo = sf;
+	left = i > 0 &&
+	       mpc_run_sf_end(&q->r[(i - 1) & (MPC_RUNS_MAX - 1)]) == gap_lo &&
+	       mpc_run_dsn_end(&q->r[(i - 1) & (MPC_RUNS_MAX - 1)]) == dsn;
+	right = end == r->sf && r->dsn == dsn + len;
+	if (left && right) {
+		q->r[(i - 1) & (MPC_RUNS_MAX - 1)].len += len + r->len;
+		mpc__runs_close(q, i);
+	} else if (left) {
+		q->r[(i - 1) & (MPC_RUNS_MAX - 1)].len += len;
+	} else if (right) {
+		r->sf = sf;
+		r->dsn = dsn;
+		r->len += len;
+	} else {
+		if (q->n >= MPC_RUNS_MAX) {
+			/* forget the highest record (above this range) */
+			q->n--;
+			q->evicted++;
+			if (i >= q->n)
+				return mpc__runs_append(q, sf, dsn, len);
 		}
-		if (i < q->n &&
-		    !mpc_before(cur, q->r[i & (MPC_RUNS_MAX - 1)].sf)) {
-			__u32 re =
-				mpc_run_sf_end(&q->r[i & (MPC_RUNS_MAX - 1)]);
-
-			cur = mpc_before(end, re) ? end : re; /* known part */
-			continue;
-		}
-		pe = end;
-		if (i < q->n &&
-		    mpc_before(q->r[i & (MPC_RUNS_MAX - 1)].sf, end))
-			pe = q->r[i & (MPC_RUNS_MAX - 1)].sf;
-		if (i > 0 &&
-		    mpc_run_sf_end(&q->r[(i - 1) & (MPC_RUNS_MAX - 1)]) ==
-			    cur &&
-		    mpc_run_dsn_end(&q->r[(i - 1) & (MPC_RUNS_MAX - 1)]) ==
-			    MPC__RUNS_D(cur)) {
-			q->r[(i - 1) & (MPC_RUNS_MAX - 1)].len += pe - cur;
-			mpc__runs_join(q, i - 1);
-			i--;
-		} else if (i < q->n && q->r[i & (MPC_RUNS_MAX - 1)].sf == pe &&
-			   q->r[i & (MPC_RUNS_MAX - 1)].dsn ==
-				   MPC__RUNS_D(pe)) {
-			struct mpc_run *r = &q->r[i & (MPC_RUNS_MAX - 1)];
-
-			r->len += pe - cur;
-			r->sf = cur;
-			r->dsn = MPC__RUNS_D(cur);
-		} else {
-			if (q->n >= MPC_RUNS_MAX)
-				return MPC_RUNS_E_FULL; /* not reached */
-			mpc__runs_open(q, i);
-			q->r[i & (MPC_RUNS_MAX - 1)].sf = cur;
-			q->r[i & (MPC_RUNS_MAX - 1)].dsn = MPC__RUNS_D(cur);
-			q->r[i & (MPC_RUNS_MAX - 1)].len = pe - cur;
-		}
-		cur = pe;
+		mpc__runs_open(q, i);
+		r = &q->r[i];
+		r->sf = sf;
+		r->dsn = dsn;
+		r->len = len;
 	}
 	return MPC_RUNS_OK;
 }
 
-#undef MPC__RUNS_D
+/* the end of the SACK block (one of nb, DSN) that holds DSN d, else d */
+MPC_INLINE __u32 mpc__runs_sacked_to(const struct mpc_seq_block *blk, int nb,
+				     __u32 d)
+{
+	int k;
+
+	for (k = 0; k < MPC_RUNS_SACK_MAX; k++) {
+		if (k >= nb)
+			break;
+		if (!mpc_before(d, blk[k].start) && mpc_before(d, blk[k].end))
+			return blk[k].end;
+	}
+	return d;
+}
 
 /*
  * Up direction: the subflow ACK we may send when the TCP peer has
- * acknowledged every DSN before `dsn_ack` (cumulative). Walks from sf_una
- * while the records are contiguous and their DSNs acknowledged; never
- * below sf_una.
+ * acknowledged every DSN before `dsn_ack` (cumulative) and holds the DSN
+ * blocks `blk` (its SACK, nb of them; blk may be NULL when nb is 0).
+ * Walks from sf_una while the records are contiguous and their DSNs
+ * acknowledged, cumulatively or selectively; never below sf_una.
+ *
+ * Counting SACKed data matters with several subflows: the TCP peer's
+ * cumulative ACK waits for the slowest subflow's data, and a subflow
+ * whose ACKs waited for it too would run at the pace of the slowest (and
+ * its sender, seeing its later data SACKed but not ACKed, would declare
+ * the earlier lost). What a subflow ACK releases at the sender is still
+ * held at the MPTCP level until the DATA_ACK (the leg's cumulative ACK)
+ * covers it (RFC 8684 3.3.2), so a TCP peer that reneged on SACKed data
+ * would cost a retransmission, not data.
  */
-MPC_INLINE __u32 mpc_runs_ack_point(const struct mpc_runs *q, __u32 dsn_ack)
+MPC_INLINE __u32 mpc_runs_ack_point_sack(const struct mpc_runs *q,
+					 __u32 dsn_ack,
+					 const struct mpc_seq_block *blk,
+					 int nb)
 {
-	__u32 i, pt = q->sf_una;
+	__u32 i, pt = q->sf_una, d, hi;
 
 	for (i = 0; i < MPC_RUNS_MAX; i++) {
 		const struct mpc_run *r = &q->r[i];
@@ -318,35 +310,42 @@ MPC_INLINE __u32 mpc_runs_ack_point(const struct mpc_runs *q, __u32 dsn_ack)
 			break; /* a hole we have not seen */
 		if (!mpc_after(mpc_run_sf_end(r), pt))
 			continue;
-		if (!mpc_after(dsn_ack, r->dsn + (pt - r->sf)))
+		d = r->dsn + (pt - r->sf);
+		hi = mpc_after(dsn_ack, d) ? dsn_ack
+					   : mpc__runs_sacked_to(blk, nb, d);
+		if (hi == d)
 			break; /* not acknowledged from pt on */
-		if (!mpc_before(dsn_ack, mpc_run_dsn_end(r))) {
+		if (!mpc_before(hi, mpc_run_dsn_end(r))) {
 			pt = mpc_run_sf_end(r);
 			continue;
 		}
-		pt = r->sf + (dsn_ack - r->dsn);
-		break;
+		pt = r->sf + (hi - r->dsn);
+		break; /* the DSN after hi is missing at the TCP peer */
 	}
 	return pt;
+}
+
+/* the same, from the cumulative ACK alone */
+MPC_INLINE __u32 mpc_runs_ack_point(const struct mpc_runs *q, __u32 dsn_ack)
+{
+	return mpc_runs_ack_point_sack(q, dsn_ack, NULL, 0);
 }
 
 /* drop everything below subflow seq `sf_ack` (a subflow ACK) */
 MPC_INLINE void mpc_runs_release(struct mpc_runs *q, __u32 sf_ack)
 {
-	__u32 i;
+	__u32 i, k = 0;
 
 	if (!mpc_after(sf_ack, q->sf_una))
 		return;
 	for (i = 0; i < MPC_RUNS_MAX; i++) {
-		struct mpc_run *r = &q->r[0];
+		struct mpc_run *r = &q->r[i];
 		__u32 cut;
 
-		if (!q->n)
-			break;
-		if (!mpc_after(sf_ack, r->sf))
+		if (i >= q->n || !mpc_after(sf_ack, r->sf))
 			break;
 		if (!mpc_before(sf_ack, mpc_run_sf_end(r))) {
-			mpc__runs_close(q, 0);
+			k++;
 			continue;
 		}
 		cut = sf_ack - r->sf;
@@ -355,6 +354,7 @@ MPC_INLINE void mpc_runs_release(struct mpc_runs *q, __u32 sf_ack)
 		r->len -= cut;
 		break;
 	}
+	mpc__runs_drop_front(q, k);
 	q->sf_una = sf_ack;
 }
 
@@ -416,6 +416,72 @@ MPC_INLINE int mpc_runs_to_dsn(const struct mpc_runs *q,
 	return n;
 }
 
+struct mpc__sack_ctx {
+	const struct mpc_runs *q;
+	const struct mpc_seq_block *dsn_blk;
+	__u32 ack;
+	int nb;
+	int n;
+	struct mpc_seq_block tmp[MPC_RUNS_SACK_MAX];
+};
+
+/* mpc_runs_sack() for record i (a bpf_loop() callback in BPF: the
+ * verifier checks the block x merge loops once, not once per record) */
+MPC_CALLBACK long mpc__sack_run(__u32 i, void *arg)
+{
+	struct mpc__sack_ctx *x = arg;
+	const struct mpc_run *r;
+	__u64 idx = i;
+	int j, k;
+
+	MPC__OPAQUE(idx);
+	if (idx >= MPC_RUNS_MAX || idx >= x->q->n)
+		return 1;
+	r = &x->q->r[idx];
+	for (j = 0; j < MPC_RUNS_SACK_MAX; j++) {
+		const struct mpc_seq_block *d;
+		__u32 s, e, ss, se;
+
+		if (j >= x->nb)
+			break;
+		d = &x->dsn_blk[j];
+		s = mpc_after(d->start, r->dsn) ? d->start : r->dsn;
+		e = mpc_before(d->end, mpc_run_dsn_end(r)) ? d->end
+							   : mpc_run_dsn_end(r);
+		if (!mpc_before(s, e))
+			continue;
+		ss = r->sf + (s - r->dsn);
+		se = r->sf + (e - r->dsn);
+		if (mpc_before(ss, x->ack))
+			ss = x->ack;
+		if (!mpc_before(ss, se))
+			continue;
+		/* merge with a block that touches it */
+		for (k = 0; k < MPC_RUNS_SACK_MAX; k++) {
+			struct mpc_seq_block *t = &x->tmp[k];
+
+			if (k >= x->n)
+				break;
+			if (!mpc_after(ss, t->end) &&
+			    !mpc_before(se, t->start)) {
+				if (mpc_before(ss, t->start))
+					t->start = ss;
+				if (mpc_after(se, t->end))
+					t->end = se;
+				break;
+			}
+		}
+		if (k < x->n)
+			continue;
+		if (x->n < MPC_RUNS_SACK_MAX) {
+			x->tmp[x->n & (MPC_RUNS_SACK_MAX - 1)].start = ss;
+			x->tmp[x->n & (MPC_RUNS_SACK_MAX - 1)].end = se;
+			x->n++;
+		}
+	}
+	return 0;
+}
+
 /*
  * Up direction: the TCP peer's SACK blocks (in DSN, nb of them) as SACK
  * blocks of this subflow, above the ACK point `ack` only, adjacent pieces
@@ -426,75 +492,38 @@ MPC_INLINE int mpc_runs_sack(const struct mpc_runs *q, __u32 ack,
 			     const struct mpc_seq_block *dsn_blk, int nb,
 			     struct mpc_seq_block *out, int max)
 {
-	struct mpc_seq_block tmp[MPC_RUNS_SACK_MAX];
-	int n = 0, j, k;
-	__u32 i;
+	struct mpc__sack_ctx x;
+	struct mpc_seq_block *tmp = x.tmp;
+	int n, j, k;
 
-	for (i = 0; i < MPC_RUNS_MAX; i++) {
-		const struct mpc_run *r = &q->r[i];
-
-		if (i >= q->n)
-			break;
-		for (j = 0; j < MPC_RUNS_SACK_MAX; j++) {
-			const struct mpc_seq_block *d;
-			__u32 s, e, ss, se;
-
-			if (j >= nb)
-				break;
-			d = &dsn_blk[j];
-			s = mpc_after(d->start, r->dsn) ? d->start : r->dsn;
-			e = mpc_before(d->end, mpc_run_dsn_end(r))
-				    ? d->end
-				    : mpc_run_dsn_end(r);
-			if (!mpc_before(s, e))
-				continue;
-			ss = r->sf + (s - r->dsn);
-			se = r->sf + (e - r->dsn);
-			if (mpc_before(ss, ack))
-				ss = ack;
-			if (!mpc_before(ss, se))
-				continue;
-			/* merge with a block that touches it */
-			for (k = 0; k < MPC_RUNS_SACK_MAX; k++) {
-				struct mpc_seq_block *t = &tmp[k];
-
-				if (k >= n)
-					break;
-				if (!mpc_after(ss, t->end) &&
-				    !mpc_before(se, t->start)) {
-					if (mpc_before(ss, t->start))
-						t->start = ss;
-					if (mpc_after(se, t->end))
-						t->end = se;
-					break;
-				}
-			}
-			if (k < n)
-				continue;
-			if (n < MPC_RUNS_SACK_MAX) {
-				tmp[n & (MPC_RUNS_SACK_MAX - 1)].start = ss;
-				tmp[n & (MPC_RUNS_SACK_MAX - 1)].end = se;
-				n++;
-			}
-		}
-	}
+	x.q = q;
+	x.dsn_blk = dsn_blk;
+	x.ack = ack;
+	x.nb = nb;
+	x.n = 0;
+	MPC_LOOP(MPC_RUNS_MAX, mpc__sack_run, &x);
+	n = x.n;
 	/* highest first */
 	for (j = 0; j < MPC_RUNS_SACK_MAX && j < max; j++) {
-		int best = -1;
+		__u64 best = MPC_RUNS_SACK_MAX;
+		__u32 bs = 0;
 
 		for (k = 0; k < MPC_RUNS_SACK_MAX; k++) {
 			if (k >= n || !mpc_before(tmp[k].start, tmp[k].end))
 				continue;
-			if (best < 0 ||
-			    mpc_after(tmp[k].start,
-				      tmp[best & (MPC_RUNS_SACK_MAX - 1)].start))
-				best = k;
+			if (best == MPC_RUNS_SACK_MAX ||
+			    mpc_after(tmp[k].start, bs)) {
+				best = (__u64)k;
+				bs = tmp[k].start;
+			}
 		}
-		if (best < 0)
+		if (best >= MPC_RUNS_SACK_MAX)
 			break;
-		out[j] = tmp[best & (MPC_RUNS_SACK_MAX - 1)];
-		tmp[best & (MPC_RUNS_SACK_MAX - 1)].end =
-			tmp[best & (MPC_RUNS_SACK_MAX - 1)].start; /* used */
+		/* one register for the check and the index */
+		MPC__OPAQUE(best);
+		best &= MPC_RUNS_SACK_MAX - 1;
+		out[j] = tmp[best];
+		tmp[best].end = tmp[best].start; /* used */
 	}
 	return j;
 }

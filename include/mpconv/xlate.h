@@ -84,6 +84,21 @@ struct mpc_xlate_out {
 	__u32 fin_dsn;	  /* up: DSN of a forwarded DATA_FIN */
 };
 
+/*
+ * Downstream with several subflows (MPC_CF_MULTI, multi.h): the subflow
+ * ACK and SACK blocks come from the run records, not from the offsets.
+ */
+#define MPC_SF_ACK_SACK_MAX 4
+struct mpc_sf_ack {
+	__u32 ack;	/* subflow ACK (peer's subflow space) */
+	__u32 seq;	/* with seq_fixed: our subflow seq for a pure ACK */
+	__u8 seq_fixed; /* a pure ACK on a subflow that does not carry this
+			 * part of the server's data: sent at its own head */
+	__u8 n;		/* SACK blocks in blk */
+	__u8 _pad[2];
+	__u32 blk[2 * MPC_SF_ACK_SACK_MAX]; /* start, end pairs */
+};
+
 /* NOP the bytes [off, off+len) of an option area (len <= 40) */
 MPC_INLINE void mpc_opts_nop(__u8 *b, __u32 off, __u32 len)
 {
@@ -348,20 +363,31 @@ MPC_INLINE void mpc_xlate_up(const struct mpc_conn *c,
 			     s->to.mptcp_len[i & 3]);
 	}
 	mpc_opts_sack_shift(o->opts, &s->to, -sf->down_off - c->down_off);
-	if ((s->to.flags & MPC_TO_TS) && sf->ts_off)
+	if ((s->to.flags & MPC_TO_TS) && (c->flags & MPC_CF_MULTI)) {
+		__u32 tsv = s->to.tsval + sf->ts_off;
+
+		/* subflow clocks are aligned only roughly: never backwards */
+		if (mpc_before(tsv, c->leg_tsval_hi))
+			tsv = c->leg_tsval_hi;
+		MPC_WR32(o->opts, s->to.ts_off + 2, MPC_TCPOPT_MASK, tsv);
+	} else if ((s->to.flags & MPC_TO_TS) && sf->ts_off) {
 		MPC_WR32(o->opts, s->to.ts_off + 2, MPC_TCPOPT_MASK,
 			 s->to.tsval + sf->ts_off);
+	}
 	o->verdict = MPC_XV_FORWARD;
 }
 
 /*
  * Downstream: a segment from the TCP peer -> subflow sf of the MPTCP peer.
- * Plain-TCP peers (MPC_CF_PLAIN) get the same offsets without a DSS.
+ * Plain-TCP peers (MPC_CF_PLAIN) get the same offsets without a DSS. sa:
+ * NULL for the linear offsets (one subflow), else the subflow's ACK and
+ * SACK blocks from the run records (multi.h).
  */
 MPC_INLINE void mpc_xlate_down(const struct mpc_conn *c,
 			       const struct mpc_subflow *sf,
 			       const struct mpc_seg *s, struct mpc_xlate_out *o,
-			       struct mpc_mptcp_opt *dss)
+			       struct mpc_mptcp_opt *dss,
+			       const struct mpc_sf_ack *sa)
 {
 	__u32 dsn, off = 0, room, n, k, edges_off;
 	bool fin = s->flags & MPC_TH_FIN;
@@ -401,6 +427,13 @@ MPC_INLINE void mpc_xlate_down(const struct mpc_conn *c,
 	 * that acknowledge unsent data, payload and all) */
 	if (sf->up_nxt && mpc_after(o->ack, sf->up_nxt))
 		o->ack = sf->up_nxt;
+	if (sa) {
+		o->ack = sa->ack;
+		if (sa->seq_fixed && !s->paylen && !fin) {
+			o->seq = sa->seq;
+			o->end_seq = sa->seq;
+		}
+	}
 	o->win = s->win;
 	o->flags = s->flags & (MPC_TH_ACK | MPC_TH_PSH | MPC_TH_URG);
 	if (fin)
@@ -445,7 +478,35 @@ MPC_INLINE void mpc_xlate_down(const struct mpc_conn *c,
 	}
 
 	/* SACK blocks into the peer's subflow space, as many as fit */
-	if (s->to.flags & MPC_TO_SACK) {
+	if (sa) {
+		off += mpc_tcpopt_put_nops(o->opts, off, MPC_TCPOPT_MAXLEN);
+		room = off + 4 <= MPC_TCPOPT_MAXLEN
+			       ? MPC_TCPOPT_MAXLEN - off - 4
+			       : 0;
+		n = room / MPC_TCPOLEN_SACK_BLOCK;
+		if (n > sa->n)
+			n = sa->n;
+		if (n > MPC_SF_ACK_SACK_MAX)
+			n = MPC_SF_ACK_SACK_MAX;
+		o->sack_dropped = sa->n > n ? sa->n - n : 0;
+		if (n) {
+			MPC_WR8(o->opts, off, MPC_TCPOPT_MASK, MPC_TCPOPT_NOP);
+			MPC_WR8(o->opts, off + 1, MPC_TCPOPT_MASK,
+				MPC_TCPOPT_NOP);
+			MPC_WR8(o->opts, off + 2, MPC_TCPOPT_MASK,
+				MPC_TCPOPT_SACK);
+			MPC_WR8(o->opts, off + 3, MPC_TCPOPT_MASK,
+				2 + n * MPC_TCPOLEN_SACK_BLOCK);
+			edges_off = off + 4;
+			for (k = 0; k < 2 * MPC_SF_ACK_SACK_MAX; k++) {
+				if (k >= n * 2)
+					break;
+				MPC_WR32(o->opts, edges_off + k * 4,
+					 MPC_TCPOPT_MASK, sa->blk[k]);
+			}
+			off = edges_off + n * MPC_TCPOLEN_SACK_BLOCK;
+		}
+	} else if (s->to.flags & MPC_TO_SACK) {
 		off += mpc_tcpopt_put_nops(o->opts, off, MPC_TCPOPT_MAXLEN);
 		room = off + 4 <= MPC_TCPOPT_MAXLEN
 			       ? MPC_TCPOPT_MAXLEN - off - 4
@@ -514,6 +575,7 @@ MPC_INLINE void mpc_observe_up(struct mpc_conn *c, struct mpc_subflow *sf,
 		sf->up_nxt = sf_end;
 	MPC_ATOMIC_ADD(&c->up_bytes, s->paylen);
 	MPC_ATOMIC_ADD(&c->up_pkts, 1);
+	MPC_ATOMIC_ADD(&sf->up_bytes, s->paylen);
 	c->last_up_ns = now_ns;
 	if (mpc_after(o->data_ack, c->max_data_ack))
 		c->max_data_ack = o->data_ack;
@@ -528,12 +590,27 @@ MPC_INLINE void mpc_observe_up(struct mpc_conn *c, struct mpc_subflow *sf,
 	}
 	if ((s->to.flags & MPC_TO_TS) && mpc_after(s->to.tsval, c->up_tsval))
 		c->up_tsval = s->to.tsval;
+	if ((s->to.flags & MPC_TO_TS) && (c->flags & MPC_CF_MULTI) &&
+	    mpc_after(s->to.tsval + sf->ts_off, c->leg_tsval_hi))
+		c->leg_tsval_hi = s->to.tsval + sf->ts_off;
 }
 
-MPC_INLINE void mpc_observe_down(struct mpc_conn *c, const struct mpc_seg *s,
-				 __u64 now_ns)
+MPC_INLINE void mpc_observe_down(struct mpc_conn *c, struct mpc_subflow *sf,
+				 const struct mpc_seg *s,
+				 const struct mpc_xlate_out *o, __u64 now_ns)
 {
 	__u32 dsn_end = s->seq + c->down_off + s->paylen;
+
+	/* what this subflow got: one writer, the CPU of the server's
+	 * packets; the upstream writer releases run records below up_ack */
+	if (!sf->up_ack || mpc_after(o->ack, sf->up_ack))
+		sf->up_ack = o->ack;
+	if (sf->want_ack)
+		sf->want_ack = 0;
+	if (!sf->dn_nxt || mpc_after(o->end_seq, sf->dn_nxt))
+		sf->dn_nxt = o->end_seq;
+	MPC_ATOMIC_ADD(&sf->down_bytes, s->paylen);
+	MPC_ATOMIC_ADD(&sf->acks, 1);
 
 	MPC_ATOMIC_ADD(&c->down_bytes, s->paylen);
 	MPC_ATOMIC_ADD(&c->down_pkts, 1);

@@ -3,17 +3,18 @@
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 #
 # MP_JOIN at the explicit-mode converter (RFC 8684 3.2), both data paths.
-# This version carries one subflow per connection (docs/multipath-plan.md):
-# it runs the join handshake, checks both HMACs and then refuses the
-# subflow with MP_TCPRST "Administratively prohibited".
 #
 #   - the kernel client's own join (its second endpoint, c2, after the
 #     first subflow is up): the client accepts our SYN/ACK (its
 #     MPTcpExtMPJoinSynAckRx +1, MPTcpExtMPJoinSynAckHMacFailure +0: our
 #     truncated HMAC-B is right), we verify its HMAC-A (agent
-#     join_verified), refuse by policy (join_refused_policy; on the wire:
-#     RST + MP_TCPRST reason 3 to c2), and the transfer completes on the first subflow,
-#     MPTCP, SHA-256 equal
+#     join_verified) and install the subflow (join_accepted, the fourth
+#     ACK); the transfer uses both subflows (MPTCP_TCPINFO at the client:
+#     2; the data path translated payload on subflow 1, mpconvctl), SHA-256
+#     equal. What the data path does with it: test_explicit_multipath.sh
+#   - the same with --max-subflows 1: refused by policy
+#     (join_refused_policy; on the wire: RST + MP_TCPRST reason 3 to c2),
+#     the transfer completes on the first subflow
 #   - a join for a token nobody holds (tests/tools/mpjoin): RST with
 #     MP_TCPRST reason 1 (MPTCP-specific error) at once, join_refused_token
 #   - a join from a source outside --allow: no answer at all (syn_ignored)
@@ -68,26 +69,60 @@ _agent_at_least() {
 	printf '%s\n' "$v"
 }
 
+# _sf1_up_bytes: payload bytes the data path translated on subflow 1 of
+# any connection listed now (mpconvctl conns -j)
+_sf1_up_bytes() {
+	mpc_ctl -j conns | python3 -c '
+import json, sys
+n = 0
+for c in json.load(sys.stdin)["connections"]:
+    for sf in c.get("sf", []):
+        if sf["id"] == 1:
+            n += sf["up_bytes"]
+print(n)'
+}
+
 case_kernel_join() {
-	local dp=$1 rc=0 sa0 hf0 jv0 jp0 jh0 pc rst
-	pc=$TOPO_TMP/$dp-kernel-join.pcap
+	local dp=$1 rc=0 sa0 hf0 jv0 ja0 jh0 b1=0 i
 	sa0=$(nstat_get "$NS_CLIENT" MPTcpExtMPJoinSynAckRx)
 	hf0=$(nstat_get "$NS_CLIENT" MPTcpExtMPJoinSynAckHMacFailure)
-	jv0=$(_agent join_verified) jp0=$(_agent join_refused_policy) jh0=$(_agent join_refused_hmac)
-	pcap_start "$NS_CLIENT" "$IF_C2" "$pc" tcp port "$CONVERT_PORT" || return 1
-	xfer_check "$NS_CLIENT" "$NS_SERVER" --addr "$IP4_S1" --convert "$IP4_M1" \
-		--client-mptcp --size "$SIZE" --timeout 120 --name "$dp-kernel-join" \
-		-- --expect-mptcp --expect-syn-data || rc=1
-	_agent_at_least join_refused_policy $((jp0 + 1)) >/dev/null
-	pcap_stop "$PCAP_PID"
-	assert_eq "$rc" 0 "$SIZE each way verified, MPTCP"
+	jv0=$(_agent join_verified) ja0=$(_agent join_accepted) jh0=$(_agent join_refused_hmac)
+	# 40 Mbit/s on link 1: the connection lives long enough to be seen
+	link_rate 1 40mbit || return 1
+	xfer_start "$NS_CLIENT" "$NS_SERVER" --addr "$IP4_S1" --convert "$IP4_M1" \
+		--client-mptcp --up "$SIZE" --down 1M --timeout 120 --name "$dp-kernel-join" \
+		-- --expect-mptcp --expect-syn-data || return 1
+	for i in $(seq 60); do
+		b1=$(_sf1_up_bytes 2>/dev/null || echo 0)
+		[ "$b1" -gt 0 ] && break
+		nap 0.1
+	done
+	xfer_wait || rc=1
+	link_rate 1 off || return 1
+	assert_eq "$rc" 0 "$SIZE up, 1M down verified, MPTCP"
 	assert_ge $(($(nstat_get "$NS_CLIENT" MPTcpExtMPJoinSynAckRx) - sa0)) 1 \
 		"client MPTcpExtMPJoinSynAckRx (our SYN/ACK with MP_JOIN arrived)"
 	assert_eq $(($(nstat_get "$NS_CLIENT" MPTcpExtMPJoinSynAckHMacFailure) - hf0)) 0 \
 		"client MPTcpExtMPJoinSynAckHMacFailure (our truncated HMAC-B is right)"
 	assert_ge $(($(_agent join_verified) - jv0)) 1 "agent join_verified (the client's HMAC-A checked)"
 	assert_eq $(($(_agent join_refused_hmac) - jh0)) 0 "agent join_refused_hmac"
-	assert_ge $(($(_agent join_refused_policy) - jp0)) 1 "agent join_refused_policy (one subflow per connection)"
+	assert_ge $(($(_agent_at_least join_accepted $((ja0 + 1))) - ja0)) 1 "agent join_accepted"
+	assert_eq "$XFER_SUBFLOWS" 2 "the client had two subflows at the end"
+	assert_gt "$b1" 0 "the data path translated the client's payload on subflow 1"
+}
+
+case_policy() {
+	local dp=$1 rc=0 pc rst jp0
+	pc=$TOPO_TMP/$dp-policy.pcap
+	jp0=$(_agent join_refused_policy)
+	pcap_start "$NS_CLIENT" "$IF_C2" "$pc" tcp port "$CONVERT_PORT" || return 1
+	xfer_check "$NS_CLIENT" "$NS_SERVER" --addr "$IP4_S1" --convert "$IP4_M1" \
+		--client-mptcp --size "$SIZE" --timeout 120 --name "$dp-policy" \
+		-- --expect-mptcp --expect-syn-data || rc=1
+	_agent_at_least join_refused_policy $((jp0 + 1)) >/dev/null
+	pcap_stop "$PCAP_PID"
+	assert_eq "$rc" 0 "$SIZE each way verified, MPTCP"
+	assert_ge $(($(_agent join_refused_policy) - jp0)) 1 "agent join_refused_policy (max-subflows 1)"
 	# the refusal on the wire (the client does not count an MP_TCPRST on
 	# a join that is not fully established): a RST from the service to
 	# c2 whose options start with MP_TCPRST, reason 3 (1e 04 80 03)
@@ -163,10 +198,16 @@ for dp in $DATAPATHS; do
 		run_case "$dp: converter starts" false
 		continue
 	fi
-	run_case "$dp: the client's join: HMACs verified both ways, refused by policy" case_kernel_join "$dp"
+	run_case "$dp: the client's join: HMACs verified both ways, subflow installed" case_kernel_join "$dp"
 	run_case "$dp: join for an unknown token: RST + MP_TCPRST" case_unknown_token "$dp"
 	run_case "$dp: join with a wrong HMAC in the third ACK: RST + MP_TCPRST" case_bad_hmac "$dp"
 	run_case "$dp: join from a source outside --allow: no answer" case_unauthorized "$dp"
+	mpc_stop || true
+	if ! mpc_start --datapath "$dp" --max-subflows 1; then
+		run_case "$dp: converter starts (--max-subflows 1)" false
+		continue
+	fi
+	run_case "$dp: --max-subflows 1: the client's join refused by policy" case_policy "$dp"
 	mpc_stop || true
 done
 ip netns exec "$NS_CLIENT" nft delete table inet mpc_joinprobe 2>/dev/null || true

@@ -207,7 +207,7 @@ static void xdown(const struct mpc_conn *c, const struct mpc_seg *s,
 {
 	struct mpc_mptcp_opt scratch;
 
-	mpc_xlate_down(c, &c->sf[0], s, o, &scratch);
+	mpc_xlate_down(c, &c->sf[0], s, o, &scratch, NULL);
 }
 
 /* ---- the data path's state updates (bpf/mpconv.bpf.c) ------------------ */
@@ -231,8 +231,7 @@ static void observe_up(struct mpc_conn *c, struct mpc_subflow *sf,
 static void observe_down(struct mpc_conn *c, const struct mpc_seg *s,
 			 const struct mpc_xlate_out *o)
 {
-	(void)o;
-	mpc_observe_down(c, s, 0);
+	mpc_observe_down(c, &c->sf[0], s, o, 0);
 }
 
 /* ---- the test connection ------------------------------------------------ */
@@ -1637,7 +1636,8 @@ static void test_regress_newest_tsval(void **state)
 	memset(&b, 0, sizeof(b));
 	ob_ts(&b, 5000, 150);
 	seg_ob(&s, 6001, 1201, 0, MPC_TH_ACK, 600, &b);
-	observe_down(&c, &s, NULL);
+	xdown(&c, &s, &o);
+	observe_down(&c, &s, &o);
 	assert_int_equal(c.down_tsval, 5000);
 }
 
@@ -2969,7 +2969,7 @@ static void conv_down(struct sim *m, struct pkt *k)
 	    !mpc_after(s->seq + s->paylen + fin, srv_snd_max(&m->sv)) &&
 		    !mpc_before(s->seq, m->sv.base),
 	    "model: server segment %#x+%u", s->seq, s->paylen);
-	mpc_xlate_down(c, sf, s, &o, &scr);
+	mpc_xlate_down(c, sf, s, &o, &scr, NULL);
 	m->st.xlate++;
 	m->st.down++;
 	REQ(m, o.verdict == MPC_XV_FORWARD, "down verdict %u why %u", o.verdict,
