@@ -10,6 +10,7 @@
 #include "config.h"
 #include "log.h"
 #include "mpconv/conn.h"
+#include "mpconv/sched.h"
 
 const struct mpc_config_key mpc_config_keys[] = {
 	{"role", "network|cpe", "which converter this is (default network)"},
@@ -36,6 +37,10 @@ const struct mpc_config_key mpc_config_keys[] = {
 	 "source ports of the legs, apart from the host's ephemeral range "
 	 "(default 61000-65535)"},
 	{"max-conns", "N", "connection table size (default 16384)"},
+	{"scheduler", "[PREFIX[@PORT]=]aggregate|backup[,...]",
+	 "how the server's data is spread over subflows, per destination "
+	 "(first match; an item without a destination is the default, "
+	 "aggregate if none)"},
 	{"max-subflows", "N",
 	 "subflows per MPTCP connection, 1..8; joins beyond are refused "
 	 "(default 8)"},
@@ -265,6 +270,60 @@ static int add_allow(void *arg, const char *s)
 	return 0;
 }
 
+static int parse_policy(const char *s, uint8_t *policy)
+{
+	if (!strcmp(s, "aggregate"))
+		*policy = MPC_SCHED_AGGREGATE;
+	else if (!strcmp(s, "backup"))
+		*policy = MPC_SCHED_BACKUP;
+	else
+		return -1;
+	return 0;
+}
+
+/* [PREFIX[@PORT]=]POLICY */
+static int add_sched(void *arg, const char *s)
+{
+	struct mpc_config *c = arg;
+	struct mpc_sched_rule *r;
+	char buf[96], *eq, *at, *end;
+	long port = 0;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	eq = strrchr(buf, '=');
+	if (!eq)
+		return parse_policy(buf, &c->sched_default);
+	*eq = '\0';
+	if (c->n_sched >= MPC_MAX_SCHED_RULES)
+		return -1;
+	r = &c->sched[c->n_sched];
+	at = strchr(buf, '@');
+	if (at) {
+		*at = '\0';
+		errno = 0;
+		port = strtol(at + 1, &end, 10);
+		if (errno || *end || at[1] == '\0' || port < 1 || port > 65535)
+			return -1;
+	}
+	if (parse_prefix(buf, &r->dst) || parse_policy(eq + 1, &r->policy))
+		return -1;
+	r->port = (uint16_t)port;
+	c->n_sched++;
+	return 0;
+}
+
+uint8_t mpc_sched_for(const struct mpc_config *c, const struct mpc_ip *dst,
+		      uint16_t port)
+{
+	int i;
+
+	for (i = 0; i < c->n_sched; i++)
+		if (mpc_prefix_match(&c->sched[i].dst, dst) &&
+		    (!c->sched[i].port || c->sched[i].port == port))
+			return c->sched[i].policy;
+	return c->sched_default;
+}
+
 static int add_ext(void *arg, const char *s)
 {
 	struct mpc_config *c = arg;
@@ -388,6 +447,11 @@ int mpc_config_set(struct mpc_config *c, const char *key, const char *value,
 		if (errno || *end || !*value || n < 16 || n > (1ul << 22))
 			goto bad;
 		c->max_conns = (uint32_t)n;
+	} else if (strcmp(key, "scheduler") == 0) {
+		c->n_sched = 0;
+		c->sched_default = MPC_SCHED_AGGREGATE;
+		if (for_each_item(value, add_sched, c))
+			goto bad;
 	} else if (strcmp(key, "max-subflows") == 0) {
 		char *end;
 		unsigned long n;

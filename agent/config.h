@@ -35,6 +35,15 @@ struct mpc_prefix {
 	uint8_t len; /* in the v4-mapped space for IPv4: 96 + v4 length */
 };
 
+/* a downstream scheduler rule (key `scheduler`): destination -> policy */
+struct mpc_sched_rule {
+	struct mpc_prefix dst;
+	uint16_t port;	/* host order; 0 = any */
+	uint8_t policy; /* enum mpc_sched_policy (include/mpconv/sched.h) */
+};
+
+#define MPC_MAX_SCHED_RULES 16
+
 struct mpc_endpoint {
 	struct mpc_ip ip;
 	uint16_t port; /* host order */
@@ -63,8 +72,11 @@ struct mpc_config {
 	uint16_t port_lo, port_hi;   /* leg source ports */
 	uint32_t max_conns;	     /* 0 = default */
 	unsigned int max_subflows;   /* 1..MPC_MAX_SUBFLOWS */
-	unsigned int leg_timeout;    /* seconds until Network Failure */
-	uint16_t mtu;		     /* not a key: smallest interface MTU */
+	uint8_t sched_default;	     /* enum mpc_sched_policy */
+	struct mpc_sched_rule sched[MPC_MAX_SCHED_RULES]; /* first match */
+	int n_sched;
+	unsigned int leg_timeout; /* seconds until Network Failure */
+	uint16_t mtu;		  /* not a key: smallest interface MTU */
 };
 
 void mpc_config_defaults(struct mpc_config *c);
@@ -93,5 +105,8 @@ bool mpc_ifname_in(const char (*list)[IF_NAMESIZE], int n, const char *name);
 bool mpc_ip_is_v4(const struct mpc_ip *ip);
 void mpc_ip_str(const struct mpc_ip *ip, char *buf, size_t len);
 bool mpc_prefix_match(const struct mpc_prefix *p, const struct mpc_ip *ip);
+/* the scheduler policy for the server's data to dst:port */
+uint8_t mpc_sched_for(const struct mpc_config *c, const struct mpc_ip *dst,
+		      uint16_t port);
 
 #endif /* MPCONV_AGENT_CONFIG_H */

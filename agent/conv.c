@@ -334,6 +334,7 @@ static int conn_publish(struct conv *cv, struct conv_conn *c)
 
 	memset(&m, 0, sizeof(m));
 	m.state = c->state;
+	m.sched = mpc_sched_for(cv->cfg, &c->srv, c->srvport);
 	if (!c->mptcp)
 		m.flags |= MPC_CF_PLAIN;
 	mpc_ip_to_words(&c->ext, m.leg_local);
@@ -371,6 +372,7 @@ static int conn_publish(struct conv *cv, struct conv_conn *c)
 			sf->up_off = first_up - dsn_up;
 			sf->up_ack = first_up;
 			sf->dn_nxt = c->sf_iss + 1 + c->reply_len;
+			sf->dn_una = c->sf_iss + 1;
 			m.down_off = dsn_dn + c->reply_len - (c->leg_irs + 1);
 			sf->down_off = c->sf_iss + 1 - dsn_dn;
 			m.reply_end = dsn_dn + c->reply_len;
@@ -1212,6 +1214,9 @@ static int join_install(struct conv *cv, struct conv_conn *c,
 	sf->up_nxt = j->cli_isn + 1;
 	sf->up_ack = j->cli_isn + 1;
 	sf->dn_nxt = j->iss + 1;
+	sf->dn_una = j->iss + 1;
+	sf->srtt_us = sf->rate = sf->dl_bytes = 0;
+	sf->dl_ns = sf->ack_ns = 0;
 	sf->up_bytes = sf->down_bytes = sf->acks = 0;
 	/* this subflow's timestamp clock onto the leg's (the first
 	 * subflow's): the peer's newest TSval there, aged by the time since
@@ -1228,6 +1233,11 @@ static int join_install(struct conv *cv, struct conv_conn *c,
 			m->leg_tsval_hi = m->up_tsval + m->sf[0].ts_off;
 	}
 	__atomic_store_n(&sf->family, j->family, __ATOMIC_RELEASE);
+	/* the first subflow's scheduler clocks start now: nothing measured
+	 * them while it was alone (the data path stamps with the same
+	 * monotonic clock) */
+	if (!(m->flags & MPC_CF_MULTI))
+		m->sf[0].ack_ns = now;
 	__atomic_fetch_or(&m->flags, MPC_CF_MULTI, __ATOMIC_SEQ_CST);
 	key_from(&k, &j->cli, j->cport, &j->svc, j->sport, j->family);
 	f.sf = (uint8_t)slot;
@@ -1243,8 +1253,10 @@ static int join_install(struct conv *cv, struct conv_conn *c,
 	send_join_ack(cv, c, slot,
 		      (s->to.flags & MPC_TO_TS) ? s->to.tsval : c->cli_ts,
 		      false, 0);
-	log_debug("conn %u: subflow %u joined (%s)", id, slot,
-		  j->backup ? "backup" : "primary");
+	log_debug("conn %u: subflow %u joined (%s), ts_off %u (its TSval %u, "
+		  "first subflow's %u)",
+		  id, slot, j->backup ? "backup" : "primary", sf->ts_off,
+		  s->to.tsval, m->up_tsval);
 	return 0;
 }
 
@@ -1520,7 +1532,7 @@ static void forward_up(struct conv *cv, struct conv_conn *c,
 	memcpy(seg.opts, s->opts, sizeof(seg.opts));
 	seg.to = s->to;
 	mpc_xlate_up(&m, &m.sf[sfi & (MPC_MAX_SUBFLOWS - 1)], &seg, &o,
-		     &scratch);
+		     &scratch, NULL);
 	if (o.verdict != MPC_XV_FORWARD)
 		return;
 	if (!s->dlen && !(o.flags & MPC_TH_FIN))
@@ -1754,6 +1766,10 @@ static uint32_t sf_snd_nxt(const struct mpc_conn *m)
 	/* a DATA_FIN takes a DSN, no subflow sequence number */
 	uint32_t dsn = m->down_snd_nxt;
 
+	/* with joins the data path keeps each subflow's head (multi.h) */
+	if (m->flags & MPC_CF_MULTI)
+		return m->sf[0].dn_nxt;
+
 	if ((m->flags & MPC_CF_DOWN_FIN) && !(m->flags & MPC_CF_PLAIN))
 		dsn--;
 	return dsn + m->sf[0].down_off;
@@ -1767,7 +1783,9 @@ static void send_sf_fin(struct conv *cv, struct conv_conn *c,
 
 	seg_to_client(c, &s);
 	s.seq = sf_snd_nxt(m);
-	s.ack = data_ack + m->sf[0].up_off + (c->sf_fin_rcvd ? 1 : 0);
+	s.ack = (m->flags & MPC_CF_MULTI)
+			? m->sf[0].up_ack
+			: data_ack + m->sf[0].up_off + (c->sf_fin_rcvd ? 1 : 0);
 	if (c->sf_fin_rcvd)
 		s.ack = c->cli_fin_seq + 1;
 	s.flags = MPC_TH_FIN | MPC_TH_ACK;
@@ -1949,6 +1967,29 @@ static void on_join_sf(struct conv *cv, struct conv_conn *c,
 		send_join_ack(cv, c, i, tsecr, false, 0);
 }
 
+/*
+ * MP_PRIO (RFC 8684 3.3.8) on subflow i: the peer wants it used as a
+ * backup (B=1) or as a regular subflow again; the scheduler (sched.h)
+ * honours the flag from the next segment on. ADD_ADDR / REMOVE_ADDR from
+ * the peer need nothing from a converter that never opens subflows.
+ */
+static void on_signal(struct conv *cv, struct conv_conn *c,
+		      const struct mpc_tcp_seg *s, unsigned int i)
+{
+	struct mpc_subflow *sf =
+		&cv->conns_mem[conn_id(cv, c)].sf[i & (MPC_MAX_SUBFLOWS - 1)];
+	struct mpc_mptcp_opt o;
+	uint8_t f;
+
+	if (!mptcp_first(s, MPC_MP_PRIO, &o) || !(sf->flags & MPC_SF_ACTIVE))
+		return;
+	f = sf->flags;
+	f = (o.flags & MPC_PRIO_B) ? (f | MPC_SF_BACKUP)
+				   : (f & (uint8_t)~MPC_SF_BACKUP);
+	__atomic_store_n(&sf->flags, f, __ATOMIC_RELEASE);
+	cv->st.mp_prio++;
+}
+
 /* after DEAD: answer stragglers so the peers can finish */
 static void on_closed(struct conv *cv, struct conv_conn *c,
 		      struct mpc_tcp_seg *s)
@@ -2016,6 +2057,8 @@ void conv_slow(struct conv *cv, const struct mpc_slow_hdr *h,
 		on_control(cv, c, &s, h->why, h->sf != 0xff);
 		break;
 	case MPC_SLOW_NOTIFY:
+		if (h->sf < MPC_MAX_SUBFLOWS)
+			on_signal(cv, c, &s, h->sf);
 		if (c->state == MPC_CS_ESTABLISHED &&
 		    ((s.flags & MPC_TH_FIN) || h->sf != 0xff)) {
 			c->since = now_ns();

@@ -234,6 +234,10 @@ int mpc_dp_open(struct mpc_dp *dp, const struct mpc_config *c)
 		return -errno;
 	}
 	bpf_map__set_max_entries(dp->skel->maps.mpc_conns, c->max_conns);
+	bpf_map__set_max_entries(dp->skel->maps.mpc_runs_up,
+				 c->max_conns * MPC_MAX_SUBFLOWS);
+	bpf_map__set_max_entries(dp->skel->maps.mpc_runs_dn,
+				 c->max_conns * MPC_MAX_SUBFLOWS);
 	bpf_map__set_max_entries(dp->skel->maps.mpc_flows,
 				 c->max_conns * (1 + MPC_MAX_SUBFLOWS));
 	memset(&load_why, 0, sizeof(load_why));

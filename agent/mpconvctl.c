@@ -175,6 +175,16 @@ static json_object *subflows_json(const struct mpc_conn *c)
 				       json_object_new_uint64(sf->down_bytes));
 		json_object_object_add(o, "segments_to_client",
 				       json_object_new_uint64(sf->acks));
+		/* what the downstream scheduler knows (include/mpconv/multi.h) */
+		json_object_object_add(o, "srtt_us",
+				       json_object_new_int64(sf->srtt_us));
+		json_object_object_add(
+			o, "rate_kbit_s",
+			json_object_new_int64((int64_t)sf->rate * 8));
+		json_object_object_add(
+			o, "in_flight",
+			json_object_new_int64(
+				(int64_t)(uint32_t)(sf->dn_nxt - sf->dn_una)));
 		json_object_array_add(arr, o);
 	}
 	return arr;

@@ -108,7 +108,8 @@ __noinline int mpc_g_xlate(struct mpc_scratch *scr, struct mpc_conn *c)
 		return -1;
 	sf = &c->sf[scr->sfi & (MPC_MAX_SUBFLOWS - 1)];
 	if (scr->up) {
-		mpc_xlate_up(c, sf, &scr->pkt.seg, &scr->out, &scr->opt);
+		mpc_xlate_up(c, sf, &scr->pkt.seg, &scr->out, &scr->opt,
+			     scr->multi ? &scr->upsack : NULL);
 		mpc_memcpy(scr->route.src, c->leg_local, 16);
 		mpc_memcpy(scr->route.dst, c->leg_remote, 16);
 		scr->route.sport = c->leg_lport;
@@ -168,8 +169,12 @@ __noinline int mpc_g_ackpt(struct mpc_scratch *scr, struct mpc_conn *c,
 		return 0;
 	/* not started yet (the peer sent nothing on the subflow since the
 	 * join): start it here, from what the subflow carried before */
-	if (rs->tag != mpc_multi_tag(c))
-		mpc_multi_record(rs, c, &c->sf[i], 0, 0, 0);
+	if (rs->tag != mpc_multi_tag(c)) {
+		MPC_ATOMIC_ADD(&rs->seq, 1);
+		mpc_multi_start(rs, c, c->sf[i].up_ack, c->sf[i].up_nxt,
+				c->sf[i].up_off);
+		MPC_ATOMIC_ADD(&rs->seq, 1);
+	}
 	mpc_multi_ack_point(rs, c, &c->sf[i], scr->dsn_ack, scr->dsn_sack,
 			    scr->dsn_nb & (MPC_RUNS_SACK_MAX |
 					   (MPC_RUNS_SACK_MAX - 1)),
@@ -249,7 +254,8 @@ struct mpc_pick_ctx {
 	struct mpc_multi_pick pick;
 };
 
-/* one subflow's ACK point, fed to the pick (bpf_loop: verified once) */
+/* one subflow's ACK point, fed to the pick, and what the scheduler knows
+ * of it (bpf_loop: verified once) */
 MPC_CALLBACK long mpc_pick_one(__u32 i, void *arg)
 {
 	struct mpc_pick_ctx *x = arg;
@@ -260,6 +266,8 @@ MPC_CALLBACK long mpc_pick_one(__u32 i, void *arg)
 		return 1;
 	pt = &x->scr->pts[i & (MPC_MAX_SUBFLOWS - 1)];
 	sf = &x->c->sf[i & (MPC_MAX_SUBFLOWS - 1)];
+	mpc_multi_sched_sf(sf, x->scr->now,
+			   &x->scr->sched[i & (MPC_MAX_SUBFLOWS - 1)]);
 	if (!(sf->flags & MPC_SF_ACTIVE)) {
 		pt->pt = sf->up_ack;
 		pt->block = MPC_MB_NONE;
@@ -270,16 +278,84 @@ MPC_CALLBACK long mpc_pick_one(__u32 i, void *arg)
 	return 0;
 }
 
+/* the scheduler's choice for the server's next `len` bytes (sched.h),
+ * over scr->sched[]; -1 if no subflow is usable */
+__noinline int mpc_g_sched(struct mpc_scratch *scr, __u32 policy, __u32 len)
+{
+	if (!scr)
+		return -1;
+	return mpc_sched_pick(scr->sched, MPC_MAX_SUBFLOWS, policy,
+			      len ? len : 1);
+}
+
+struct mpc_find_ctx {
+	struct mpc_scratch *scr;
+	struct mpc_conn *c;
+	__u32 conn_id;
+	__u32 found; /* subflow, or MPC_MAX_SUBFLOWS */
+};
+
+/* did subflow i carry the server's resent data? (bpf_loop callback) */
+MPC_CALLBACK long mpc_find_one(__u32 i, void *arg)
+{
+	struct mpc_find_ctx *x = arg;
+	struct mpc_runs_slot *rs;
+	__u32 key, k;
+
+	if (i >= MPC_MAX_SUBFLOWS)
+		return 1;
+	k = i & (MPC_MAX_SUBFLOWS - 1);
+	/* a dead or stalled subflow gets nothing: reinjected elsewhere */
+	if (!mpc_sched_usable(&x->scr->sched[k]))
+		return 0;
+	key = x->conn_id * MPC_MAX_SUBFLOWS + k;
+	rs = bpf_map_lookup_elem(&mpc_runs_dn, &key);
+	if (!rs)
+		return 0;
+	if (mpc_multi_find(rs, x->c, x->scr->dn_dsn, x->scr->pkt.seg.paylen,
+			   &x->scr->sfack.seq)) {
+		x->found = k;
+		return 1;
+	}
+	return 0;
+}
+
+/* the server's new data on subflow t: its subflow seq into scr->sfack */
+__noinline int mpc_g_send(struct mpc_scratch *scr, struct mpc_conn *c,
+			  __u32 conn_id, __u32 t)
+{
+	struct mpc_runs_slot *rs;
+	__u32 key;
+	int rc = MPC_RUNS_E_FULL;
+
+	if (!scr || !c)
+		return 0;
+	t &= MPC_MAX_SUBFLOWS - 1;
+	key = conn_id * MPC_MAX_SUBFLOWS + t;
+	rs = bpf_map_lookup_elem(&mpc_runs_dn, &key);
+	if (rs)
+		scr->sfack.seq = mpc_multi_send(rs, c, &c->sf[t], scr->dn_dsn,
+						scr->pkt.seg.paylen, scr->now,
+						&rc);
+	else
+		scr->sfack.seq = c->sf[t].dn_nxt;
+	return rc;
+}
+
 /*
- * MPC_CF_MULTI downstream: which subflow this segment goes to and with
- * which subflow ACK (multi.h). The server's data stays on subflow 0 (the
- * scheduler is the next step, docs/multipath-plan.md); its pure ACKs go
- * where they advance most. Returns the target's enum mpc_multi_block.
+ * MPC_CF_MULTI downstream: which subflow this segment goes to, at which
+ * subflow seq and with which subflow ACK (multi.h). The server's new data
+ * goes where the scheduler says (sched.h, the connection's policy); data
+ * it resends goes where it went first if that subflow still works, else
+ * it is sent as new data on the scheduler's choice (reinjection); a pure
+ * ACK goes where it advances most. Returns an enum mpc_multi_down.
  */
 __noinline int mpc_g_down_pick(struct mpc_scratch *scr, struct mpc_conn *c,
 			       __u32 conn_id)
 {
+	struct mpc_find_ctx f;
 	struct mpc_pick_ctx x;
+	int k, ret = MPC_MD_ACK;
 	__u32 t;
 
 	if (!scr || !c)
@@ -289,21 +365,291 @@ __noinline int mpc_g_down_pick(struct mpc_scratch *scr, struct mpc_conn *c,
 	x.conn_id = conn_id;
 	x.dsn_ack = scr->pkt.seg.ack - c->up_off;
 	scr->dsn_ack = x.dsn_ack;
+	scr->dn_dsn = scr->pkt.seg.seq + c->down_off;
 	mpc_dsn_sack(scr, c);
 	mpc_multi_pick_init(&x.pick);
 	MPC_LOOP(MPC_MAX_SUBFLOWS, mpc_pick_one, &x);
-	if (scr->pkt.seg.paylen || (scr->pkt.seg.flags & MPC_TH_FIN))
-		t = 0;
-	else
+	if (scr->pkt.seg.paylen) {
+		f.scr = scr;
+		f.c = c;
+		f.conn_id = conn_id;
+		f.found = MPC_MAX_SUBFLOWS;
+		if (mpc_before(scr->dn_dsn, c->down_snd_nxt))
+			MPC_LOOP(MPC_MAX_SUBFLOWS, mpc_find_one, &f);
+		if (f.found < MPC_MAX_SUBFLOWS) {
+			t = f.found;
+			ret = MPC_MD_RESENT;
+		} else {
+			/* the scheduler's choice for this segment, but the
+			 * subflow of the previous one keeps it while its
+			 * expected arrival is within MPC_MULTI_STICKY_US of
+			 * the best: longer runs of contiguous DSNs (fewer
+			 * run records), no ping-pong between equal links */
+			k = mpc_g_sched(scr, c->sched, scr->pkt.seg.paylen);
+			t = k < 0 ? 0 : (__u32)k;
+			if (mpc_multi_stick(scr->sched, c->dn_cur, t,
+					    scr->pkt.seg.paylen))
+				t = c->dn_cur & (MPC_MAX_SUBFLOWS - 1);
+			c->dn_cur = t;
+			ret = mpc_g_send(scr, c, conn_id, t) == MPC_RUNS_E_FULL
+				      ? MPC_MD_UNRECORDED
+				      : MPC_MD_NEW;
+			if (mpc_before(scr->dn_dsn, c->down_snd_nxt))
+				ret = MPC_MD_REINJECTED;
+		}
+	} else if (scr->pkt.seg.flags & MPC_TH_FIN) {
+		/* a DATA_FIN alone: on any usable subflow, at its head */
+		k = mpc_g_sched(scr, c->sched, 1);
+		t = k < 0 ? 0 : (__u32)k;
+		scr->sfack.seq = c->sf[t & (MPC_MAX_SUBFLOWS - 1)].dn_nxt;
+	} else {
 		t = mpc_multi_pick_done(&x.pick, 0);
+		scr->sfack.seq = c->sf[t & (MPC_MAX_SUBFLOWS - 1)].dn_nxt;
+		if (scr->pts[t & (MPC_MAX_SUBFLOWS - 1)].block == MPC_MB_STALE)
+			ret = MPC_MD_ACK_STALE;
+	}
 	t &= MPC_MAX_SUBFLOWS - 1;
 	scr->sfi = t;
 	scr->sfack.ack = scr->pts[t].pt;
-	scr->sfack.seq_fixed = t != 0;
-	scr->sfack.seq = c->sf[t].dn_nxt ? c->sf[t].dn_nxt : c->sf[t].iss + 1;
+	scr->sfack.seq_fixed = 1;
 	scr->sfack.n = 0;
 	mpc_g_sack(scr, c, conn_id);
-	return scr->pts[t].block;
+	return ret;
+}
+
+struct mpc_upsack_ctx {
+	struct mpc_scratch *scr;
+	struct mpc_conn *c;
+	struct mpc_runs_slot *rs;
+	__u32 n;
+};
+
+/* the peer's SACK block k in leg space (bpf_loop callback) */
+MPC_CALLBACK long mpc_upsack_one(__u32 k, void *arg)
+{
+	struct mpc_upsack_ctx *x = arg;
+	struct mpc_scratch *scr = x->scr;
+	const struct mpc_seg *s = &scr->pkt.seg;
+	struct mpc_seq_block b;
+	__u32 j;
+	int m;
+
+	if (k >= MPC_RUNS_SACK_MAX || k >= s->to.sack_n ||
+	    x->n >= MPC_SF_ACK_SACK_MAX)
+		return 1;
+	b.start = MPC_RD32(s->opts, s->to.sack_off + k * 8, MPC_TCPOPT_MASK);
+	b.end = MPC_RD32(s->opts, s->to.sack_off + k * 8 + 4, MPC_TCPOPT_MASK);
+	m = mpc_multi_sack_dsn(x->rs, x->c, &b, scr->sf_sack,
+			       MPC_RUNS_SACK_MAX);
+	for (j = 0; j < MPC_RUNS_SACK_MAX; j++) {
+		if ((int)j >= m || x->n >= MPC_SF_ACK_SACK_MAX)
+			break;
+		scr->upsack.blk[(2 * x->n) & 7] =
+			scr->sf_sack[j].start - x->c->down_off;
+		scr->upsack.blk[(2 * x->n + 1) & 7] =
+			scr->sf_sack[j].end - x->c->down_off;
+		x->n++;
+	}
+	return 0;
+}
+
+/*
+ * MPC_CF_MULTI upstream: the peer's SACK of our data on subflow scr->sfi
+ * (its subflow space) as the leg's SACK (the server's sequence space),
+ * through the subflow's down runs, into scr->upsack
+ */
+__noinline int mpc_g_up_sack(struct mpc_scratch *scr, struct mpc_conn *c,
+			     __u32 conn_id)
+{
+	struct mpc_upsack_ctx x;
+	__u32 key;
+
+	if (!scr || !c)
+		return 0;
+	scr->upsack.n = 0;
+	key = conn_id * MPC_MAX_SUBFLOWS + (scr->sfi & (MPC_MAX_SUBFLOWS - 1));
+	x.rs = bpf_map_lookup_elem(&mpc_runs_dn, &key);
+	if (!x.rs)
+		return 0;
+	x.scr = scr;
+	x.c = c;
+	x.n = 0;
+	MPC_LOOP(MPC_RUNS_SACK_MAX, mpc_upsack_one, &x);
+	scr->upsack.n = (__u8)x.n;
+	return (int)x.n;
+}
+
+/*
+ * MPC_CF_MULTI, before the translation: downstream, the subflow, its seq
+ * and ACK (mpc_g_down_pick); upstream, the peer's SACK in leg space. In
+ * global functions, with their counters, so that the verifier follows
+ * them once rather than once per path through mpc_main().
+ */
+__noinline int mpc_g_multi_pre(struct mpc_scratch *scr, struct mpc_conn *c,
+			       __u32 conn_id, struct mpc_stats *st)
+{
+	if (!scr || !c || !st)
+		return 0;
+	scr->now = bpf_ktime_get_ns();
+	scr->upsack.n = 0;
+	if (scr->up) {
+		if (scr->pkt.seg.to.flags & MPC_TO_SACK)
+			mpc_g_up_sack(scr, c, conn_id);
+		return 0;
+	}
+	switch (mpc_g_down_pick(scr, c, conn_id)) {
+	case MPC_MD_ACK_STALE:
+		st->multi_ack_stale++;
+		break;
+	case MPC_MD_RESENT:
+		st->multi_dn_resent++;
+		break;
+	case MPC_MD_REINJECTED:
+		st->multi_dn_reinjected++;
+		break;
+	case MPC_MD_UNRECORDED:
+		st->multi_dn_unrecorded++;
+		break;
+	default:
+		break;
+	}
+	if (scr->sfi)
+		st->multi_dn_other++;
+	return 0;
+}
+
+struct mpc_inflight_ctx {
+	struct mpc_scratch *scr;
+	struct mpc_conn *c;
+	__u32 conn_id;
+	__u32 dsn;
+	__u32 found;
+};
+
+/* is the DSN out on subflow i, unacknowledged there? (bpf_loop callback) */
+MPC_CALLBACK long mpc_inflight_one(__u32 i, void *arg)
+{
+	struct mpc_inflight_ctx *x = arg;
+	struct mpc_runs_slot *rs;
+	struct mpc_subflow *sf;
+	__u32 key, k;
+
+	if (i >= MPC_MAX_SUBFLOWS)
+		return 1;
+	k = i & (MPC_MAX_SUBFLOWS - 1);
+	sf = &x->c->sf[k];
+	/* data on a stalled subflow is not on its way: it is lost */
+	mpc_multi_sched_sf(sf, x->scr->now, &x->scr->sched[k]);
+	if (!mpc_sched_usable(&x->scr->sched[k]))
+		return 0;
+	key = x->conn_id * MPC_MAX_SUBFLOWS + k;
+	rs = bpf_map_lookup_elem(&mpc_runs_dn, &key);
+	if (rs && mpc_multi_in_flight(rs, x->c, sf, x->dsn)) {
+		x->found = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The peer waits for a DSN that is on none of its subflows (the server's
+ * segment was lost before the converter): its subflows have no hole, so
+ * it sends no SACK, and the server, with SACK on, would wait for its
+ * retransmission timer. Append a SACK with the DSN block the peer holds
+ * just below this subflow ACK (mpc_multi_held_block), in leg space; the
+ * server's scoreboard collects them ACK by ACK. Returns 1 if written.
+ */
+__noinline int mpc_g_synth_sack(struct mpc_scratch *scr, struct mpc_conn *c,
+				__u32 conn_id)
+{
+	struct mpc_xlate_out *o;
+	struct mpc_runs_slot *rs;
+	struct mpc_seq_block b;
+	__u32 key, off;
+
+	if (!scr || !c)
+		return 0;
+	o = &scr->out;
+	off = o->optlen & 0x3c;
+	if (off + 12 > MPC_TCPOPT_MAXLEN)
+		return 0;
+	key = conn_id * MPC_MAX_SUBFLOWS + (scr->sfi & (MPC_MAX_SUBFLOWS - 1));
+	rs = bpf_map_lookup_elem(&mpc_runs_dn, &key);
+	if (!rs ||
+	    !mpc_multi_held_block(rs, c, scr->pkt.seg.ack, o->data_ack, &b))
+		return 0;
+	MPC_WR8(o->opts, off, MPC_TCPOPT_MASK, MPC_TCPOPT_NOP);
+	MPC_WR8(o->opts, off + 1, MPC_TCPOPT_MASK, MPC_TCPOPT_NOP);
+	MPC_WR8(o->opts, off + 2, MPC_TCPOPT_MASK, MPC_TCPOPT_SACK);
+	MPC_WR8(o->opts, off + 3, MPC_TCPOPT_MASK, 2 + MPC_TCPOLEN_SACK_BLOCK);
+	MPC_WR32(o->opts, off + 4, MPC_TCPOPT_MASK, b.start - c->down_off);
+	MPC_WR32(o->opts, off + 8, MPC_TCPOPT_MASK, b.end - c->down_off);
+	o->optlen = (__u8)(off + 12);
+	return 1;
+}
+
+/*
+ * MPC_CF_MULTI upstream, after the translation: the run record of the
+ * peer's data, and what its ACK says about our data on the subflow.
+ *
+ * A pure ACK whose DATA_ACK stands still: if the DSN the peer waits for
+ * is out on one of its subflows, this is reordering between subflows (a
+ * slower one's data is on its way), and the ACK, moving neither the
+ * leg's ACK nor its window and carrying no SACK, is not forwarded
+ * (returns 1): every ACK of a faster subflow would otherwise reach the
+ * server as a duplicate ACK, and three of them make it retransmit and
+ * halve its window. If the DSN is on none (lost before the converter),
+ * the ACK is forwarded with a synthesised SACK (mpc_g_synth_sack).
+ */
+__noinline int mpc_g_multi_up(struct mpc_scratch *scr, struct mpc_conn *c,
+			      __u32 conn_id, struct mpc_stats *st)
+{
+	struct mpc_inflight_ctx x;
+	const struct mpc_seg *s;
+	struct mpc_subflow *sf;
+	int rc;
+
+	if (!scr || !c || !st)
+		return 0;
+	s = &scr->pkt.seg;
+	sf = &c->sf[scr->sfi & (MPC_MAX_SUBFLOWS - 1)];
+	if (s->paylen) {
+		rc = mpc_g_runs_rec(scr, c, conn_id);
+		/* full: sent on unrecorded (multi.h mpc_multi_record) */
+		if (rc == MPC_RUNS_E_FULL)
+			st->multi_up_unrecorded++;
+		else if (rc == MPC_RUNS_E_CONFLICT)
+			st->multi_up_conflict++;
+		else if (rc == MPC_RUNS_OK)
+			st->multi_up_recorded++;
+	}
+	if (!s->paylen && !(scr->out.flags & MPC_TH_FIN) && !scr->out.notify &&
+	    (c->flags & MPC_CF_SACK) && !(s->to.flags & MPC_TO_SACK) &&
+	    !mpc_after(scr->out.data_ack, c->max_data_ack) &&
+	    mpc_before(scr->out.data_ack, c->down_snd_nxt)) {
+		x.scr = scr;
+		x.c = c;
+		x.conn_id = conn_id;
+		x.dsn = scr->out.data_ack;
+		x.found = 0;
+		MPC_LOOP(MPC_MAX_SUBFLOWS, mpc_inflight_one, &x);
+		if (!x.found) {
+			if (mpc_g_synth_sack(scr, c, conn_id))
+				st->multi_up_sack_synth++;
+		} else if (scr->out.win == c->up_win_last) {
+			if (s->flags & MPC_TH_ACK)
+				mpc_multi_observe_ack(c, sf, s->ack,
+						      s->to.flags & MPC_TO_TS,
+						      s->to.tsecr, scr->now);
+			st->multi_up_dupack_held++;
+			return 1;
+		}
+	}
+	if (s->flags & MPC_TH_ACK)
+		mpc_multi_observe_ack(c, sf, s->ack, s->to.flags & MPC_TO_TS,
+				      s->to.tsecr, scr->now);
+	c->up_win_last = scr->out.win;
+	return 0;
 }
 
 __noinline int mpc_g_build(struct mpc_scratch *scr)
@@ -436,14 +782,10 @@ MPC_INLINE int mpc_main(void *ctx, const bool xdp)
 	/* one subflow carries the server's data until the scheduler */
 	scr->up = flow->kind == MPC_FLOW_SUBFLOW;
 	scr->sfi = scr->up ? sfi : 0;
-	scr->multi = !scr->up && (conn->flags & (MPC_CF_MULTI |
-						 MPC_CF_PLAIN)) == MPC_CF_MULTI;
-	if (scr->multi) {
-		if (mpc_g_down_pick(scr, conn, conn_id) == MPC_MB_STALE)
-			st->multi_ack_stale++;
-		if (scr->sfi)
-			st->multi_ack_moved++;
-	}
+	scr->multi = (conn->flags & (MPC_CF_MULTI | MPC_CF_PLAIN)) ==
+		     MPC_CF_MULTI;
+	if (scr->multi)
+		mpc_g_multi_pre(scr, conn, conn_id, st);
 	mpc_g_xlate(scr, conn);
 
 	if (scr->out.verdict == MPC_XV_SLOW) {
@@ -466,16 +808,10 @@ MPC_INLINE int mpc_main(void *ctx, const bool xdp)
 		st->nonlinear_map++;
 	st->sack_trimmed += scr->out.sack_dropped;
 
-	if (flow->kind == MPC_FLOW_SUBFLOW && p->seg.paylen &&
-	    (conn->flags & (MPC_CF_MULTI | MPC_CF_PLAIN)) == MPC_CF_MULTI) {
-		rc = mpc_g_runs_rec(scr, conn, conn_id);
-		/* full: sent on unrecorded (multi.h mpc_multi_record) */
-		if (rc == MPC_RUNS_E_FULL)
-			st->multi_up_unrecorded++;
-		else if (rc == MPC_RUNS_E_CONFLICT)
-			st->multi_up_conflict++;
-		else if (rc == MPC_RUNS_OK)
-			st->multi_up_recorded++;
+	if (scr->multi && scr->up && mpc_g_multi_up(scr, conn, conn_id, st)) {
+		mpc_observe_up(conn, &conn->sf[sfi], &p->seg, &scr->out,
+			       bpf_ktime_get_coarse_ns());
+		return ctx_drop(xdp);
 	}
 	if (flow->kind == MPC_FLOW_SUBFLOW) {
 		mpc_observe_up(conn, &conn->sf[sfi], &p->seg, &scr->out,

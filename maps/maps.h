@@ -76,16 +76,21 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mpc_conns SEC(".maps");
 
-/* upstream run records of connections with joins (MPC_CF_MULTI, multi.h):
- * key conn_id * MPC_MAX_SUBFLOWS + subflow; written by the data path only
- * (a slot whose tag is not its connection's conn_gen + 1 is stale) */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, MPC_DEFAULT_MAX_CONNS *MPC_MAX_SUBFLOWS);
-	__type(key, __u32);
-	__type(value, struct mpc_runs_slot);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} mpc_runs_up SEC(".maps");
+/* run records of connections with joins (MPC_CF_MULTI, multi.h), one
+ * slot per connection and subflow: key conn_id * MPC_MAX_SUBFLOWS +
+ * subflow; written by the data path only (a slot whose tag is not its
+ * connection's conn_gen + 1 is stale) */
+#define MPC_RUNS_MAP(name)                                                    \
+	struct {                                                              \
+		__uint(type, BPF_MAP_TYPE_ARRAY);                             \
+		__uint(max_entries, MPC_DEFAULT_MAX_CONNS *MPC_MAX_SUBFLOWS); \
+		__type(key, __u32);                                           \
+		__type(value, struct mpc_runs_slot);                          \
+		__uint(pinning, LIBBPF_PIN_BY_NAME);                          \
+	} name SEC(".maps")
+
+MPC_RUNS_MAP(mpc_runs_up); /* the client's data, per subflow */
+MPC_RUNS_MAP(mpc_runs_dn); /* the server's data, per subflow */
 
 /* slow path to the agent: struct mpc_slow_hdr + packet copy */
 struct {
@@ -124,7 +129,11 @@ struct mpc_scratch {
 	__u8 multi;    /* downstream, MPC_CF_MULTI: sfack holds the ACK */
 	__u8 dsn_nb;   /* blocks in dsn_sack */
 	__u32 dsn_ack; /* downstream, multi: the leg ACK as a DSN */
+	__u32 dn_dsn;  /* downstream, multi: DSN of the segment */
+	__u64 now;     /* multi: bpf_ktime_get_ns() */
 	struct mpc_sf_ack sfack;
+	struct mpc_sf_ack upsack; /* upstream, multi: the leg's SACK */
+	struct mpc_sched_sf sched[MPC_MAX_SUBFLOWS];
 	struct mpc_multi_pt pts[MPC_MAX_SUBFLOWS];
 	struct mpc_seq_block dsn_sack[MPC_RUNS_SACK_MAX];
 	struct mpc_seq_block sf_sack[MPC_RUNS_SACK_MAX];

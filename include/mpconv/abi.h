@@ -46,10 +46,17 @@ struct mpc_stats {
 	__u64 multi_up_conflict;   /* peer remapped a recorded range: sent on */
 	__u64 multi_up_unrecorded; /* no run record left: sent on, the
 				    * subflow's ACK waits for a resend */
-	__u64 multi_ack_moved;	   /* leg ACKs sent on another subflow than
-				  * the one carrying the server's data */
+	__u64 multi_dn_other;	   /* server segments sent on a subflow > 0 */
 	__u64 multi_ack_stale;	   /* run records busy or not started: the
 				  * subflow's previous ACK was repeated */
+	__u64 multi_dn_resent; /* server's resent data, at its first place */
+	__u64 multi_dn_reinjected;  /* ... on another subflow (first stalled) */
+	__u64 multi_dn_unrecorded;  /* no down run record left: sent anyway */
+	__u64 multi_up_dupack_held; /* peer's pure ACKs that changed nothing
+				     * for the leg while the DSN it waits for
+				     * is on its way: not forwarded */
+	__u64 multi_up_sack_synth;  /* ... and with that DSN lost before the
+				    * converter: a leg SACK synthesised */
 };
 
 /*
@@ -99,6 +106,8 @@ struct mpc_agent_stats {
 				    * terms differ from the first subflow's */
 	__u64 join_accepted;	   /* subflow installed, fourth ACK sent */
 	__u64 sf_closed;	   /* joined subflows closed (FIN or RST) */
+	__u64 mp_prio;		   /* MP_PRIO from peers (backup flag set or
+				    * cleared) */
 	__u64 join_stray;    /* third ACK without a pending join: RST again */
 	__u64 leg_stale_rst; /* leg SYN answered by an old connection: RST */
 	__u64 synack_retx;

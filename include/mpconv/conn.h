@@ -95,12 +95,19 @@ struct mpc_subflow {
 	__u64 up_bytes;	  /* payload bytes the peer sent here (translated) */
 	__u64 down_bytes; /* payload bytes we sent here */
 	__u64 acks; /* segments (data or pure ACK) sent to the peer here */
+	/* what the downstream scheduler knows (multi.h; upstream path) */
+	__u32 dn_una;	/* the peer's highest subflow ACK of our data here */
+	__u32 srtt_us;	/* smoothed RTT from its timestamp echoes; 0: none */
+	__u32 rate;	/* delivery rate, bytes per ms; 0: no sample yet */
+	__u32 dl_bytes; /* bytes it acknowledged since dl_ns */
+	__u64 dl_ns;	/* start of the current delivery-rate sample */
+	__u64 ack_ns;	/* last ACK of our data here (or data to an idle one) */
 };
 
 struct mpc_conn {
 	/* ---- written by the agent ---- */
 	__u32 state; /* enum mpc_conn_state */
-	__u32 _pad0;
+	__u32 sched; /* enum mpc_sched_policy for the server's data (multi) */
 	/* MPC_CF_*, or-ed atomically; 64-bit because BPF atomics on 32-bit
 	 * words need -mcpu=v3, under which the codec probes no longer verify */
 	__u64 flags;
@@ -137,7 +144,13 @@ struct mpc_conn {
 	 * never lets the leg's TSval go backwards, or the server's PAWS
 	 * (RFC 7323 5) would drop segments of the slower-clocked subflow */
 	__u32 leg_tsval_hi;
+	/* MPC_CF_MULTI: the subflow the server's previous new data went to
+	 * (multi.h mpc_multi_stick) */
+	__u32 dn_cur;
 	__u32 _pad1;
+	/* MPC_CF_MULTI: window of the last upstream segment forwarded (the
+	 * peer's pure ACKs that change nothing for the leg are not) */
+	__u32 up_win_last;
 	__u64 last_up_ns; /* bpf_ktime_get_ns() of the last packet */
 	__u64 last_down_ns;
 	__u64 up_bytes; /* payload bytes translated */
@@ -181,7 +194,7 @@ MPC_INLINE bool mpc_after(__u32 a, __u32 b)
 }
 
 #ifndef __bpf__
-_Static_assert(sizeof(struct mpc_subflow) == 96, "subflow layout");
+_Static_assert(sizeof(struct mpc_subflow) == 128, "subflow layout");
 _Static_assert(sizeof(struct mpc_flow_key) == 40, "flow key layout");
 _Static_assert(sizeof(struct mpc_conn) % 8 == 0, "conn padding");
 #endif

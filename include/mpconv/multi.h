@@ -36,6 +36,7 @@
 #include "compat.h"
 #include "conn.h"
 #include "runs.h"
+#include "sched.h"
 
 /* one mpc_runs_up slot: key conn_id * MPC_MAX_SUBFLOWS + subflow */
 struct mpc_runs_slot {
@@ -74,6 +75,28 @@ MPC_INLINE __u32 mpc_multi_tag(const struct mpc_conn *c)
  * an enum mpc_runs_rc; MPC_RUNS_E_FULL means "drop the segment" (the peer
  * sends it again once older records are released).
  */
+/*
+ * Start the records of a slot for this connection (stale tag): released
+ * below `una`, [una, nxt) as one linear run with DSN = seq - off (what the
+ * subflow carried before the join, or before the records started). The
+ * caller holds the seqcount odd.
+ */
+MPC_INLINE void mpc_multi_start(struct mpc_runs_slot *rs,
+				const struct mpc_conn *c, __u32 una, __u32 nxt,
+				__u32 off)
+{
+	struct mpc_run *r = &rs->q.r[0];
+
+	mpc_runs_init(&rs->q, una);
+	if (nxt && mpc_after(nxt, una) && nxt - una < (1u << 30)) {
+		r->sf = una;
+		r->dsn = una - off;
+		r->len = nxt - una;
+		rs->q.n = 1;
+	}
+	rs->tag = mpc_multi_tag(c);
+}
+
 MPC_INLINE int mpc_multi_record(struct mpc_runs_slot *rs,
 				const struct mpc_conn *c,
 				const struct mpc_subflow *sf, __u32 seq,
@@ -82,15 +105,8 @@ MPC_INLINE int mpc_multi_record(struct mpc_runs_slot *rs,
 	int rc;
 
 	MPC_ATOMIC_ADD(&rs->seq, 1);
-	if (rs->tag != mpc_multi_tag(c)) {
-		mpc_runs_init(&rs->q, sf->up_ack);
-		if (sf->up_nxt && mpc_after(sf->up_nxt, sf->up_ack) &&
-		    sf->up_nxt - sf->up_ack < (1u << 30))
-			mpc_runs_add(&rs->q, sf->up_ack,
-				     sf->up_ack - sf->up_off,
-				     sf->up_nxt - sf->up_ack);
-		rs->tag = mpc_multi_tag(c);
-	}
+	if (rs->tag != mpc_multi_tag(c))
+		mpc_multi_start(rs, c, sf->up_ack, sf->up_nxt, sf->up_off);
 	if (mpc_after(sf->up_ack, rs->q.sf_una))
 		mpc_runs_release(&rs->q, sf->up_ack);
 	rc = mpc_runs_add(&rs->q, seq, dsn, len);
@@ -98,12 +114,41 @@ MPC_INLINE int mpc_multi_record(struct mpc_runs_slot *rs,
 	return rc;
 }
 
+struct mpc__block_ctx {
+	const struct mpc_runs *q;
+	__u32 pt, dsn_ack, block;
+};
+
+/* what stops the ACK point: the record that holds pt, or the next one
+ * (a bpf_loop() callback in BPF) */
+MPC_CALLBACK long mpc__block_run(__u32 i, void *arg)
+{
+	struct mpc__block_ctx *x = arg;
+	const struct mpc_run *r;
+	__u64 idx = i;
+
+	MPC__OPAQUE(idx);
+	if (idx >= MPC_RUNS_MAX || idx >= x->q->n)
+		return 1;
+	r = &x->q->r[idx];
+	if (!mpc_after(mpc_run_sf_end(r), x->pt))
+		return 0;
+	if (mpc_after(r->sf, x->pt))
+		x->block = MPC_MB_HOLE;
+	else if (r->dsn + (x->pt - r->sf) == x->dsn_ack)
+		x->block = MPC_MB_OWNER;
+	else
+		x->block = MPC_MB_WAIT;
+	return 1;
+}
+
 /*
  * Reader: the ACK subflow sf may get now that the server acknowledged
  * every DSN before dsn_ack and holds the DSN blocks sack[0..nb) (its SACK;
- * see mpc_runs_ack_point_sack() for why SACKed data counts). Never below what it already got (up_ack),
- * never past what it sent (up_nxt). A slot being written, or not yet
- * started for this connection, yields up_ack (block STALE).
+ * see mpc_runs_ack_point_sack() for why SACKed data counts). Never below
+ * what it already got (up_ack), never past what it sent (up_nxt). A slot
+ * being written, or not yet started for this connection, yields up_ack
+ * (block STALE).
  */
 MPC_INLINE void mpc_multi_ack_point(const struct mpc_runs_slot *rs,
 				    const struct mpc_conn *c,
@@ -111,36 +156,24 @@ MPC_INLINE void mpc_multi_ack_point(const struct mpc_runs_slot *rs,
 				    const struct mpc_seq_block *sack, int nb,
 				    struct mpc_multi_pt *out)
 {
+	struct mpc__block_ctx x;
 	__u64 s1;
-	__u32 i, pt;
+	__u32 pt;
 
 	out->pt = sf->up_ack;
 	out->block = MPC_MB_STALE;
 	s1 = MPC_ATOMIC_READ(&rs->seq);
 	if ((s1 & 1) || rs->tag != mpc_multi_tag(c))
 		return;
-	out->block = MPC_MB_NONE;
 	pt = mpc_runs_ack_point_sack(&rs->q, dsn_ack, sack, nb);
-	/* what stops it: the record that holds pt, or the next one */
-	for (i = 0; i < MPC_RUNS_MAX; i++) {
-		const struct mpc_run *r = &rs->q.r[i];
-
-		if (i >= rs->q.n)
-			break;
-		if (!mpc_after(mpc_run_sf_end(r), pt))
-			continue;
-		if (mpc_after(r->sf, pt))
-			out->block = MPC_MB_HOLE;
-		else if (r->dsn + (pt - r->sf) == dsn_ack)
-			out->block = MPC_MB_OWNER;
-		else
-			out->block = MPC_MB_WAIT;
-		break;
-	}
-	if (MPC_ATOMIC_READ(&rs->seq) != s1) {
-		out->block = MPC_MB_STALE;
+	x.q = &rs->q;
+	x.pt = pt;
+	x.dsn_ack = dsn_ack;
+	x.block = MPC_MB_NONE;
+	MPC_LOOP(MPC_RUNS_MAX, mpc__block_run, &x);
+	if (MPC_ATOMIC_READ(&rs->seq) != s1)
 		return;
-	}
+	out->block = x.block;
 	if (sf->up_nxt && mpc_after(pt, sf->up_nxt))
 		pt = sf->up_nxt;
 	if (mpc_after(pt, sf->up_ack))
@@ -207,6 +240,248 @@ MPC_INLINE __u32 mpc_multi_pick_done(const struct mpc_multi_pick *p, __u32 dflt)
 	if (p->hole < MPC_MAX_SUBFLOWS)
 		return p->hole;
 	return dflt;
+}
+
+/* ---- downstream: the server's data over several subflows ------------- */
+
+/* what the data path did with a server segment (counted) */
+enum mpc_multi_down {
+	MPC_MD_ACK = 0,	       /* a pure ACK, picked by advancement */
+	MPC_MD_ACK_STALE = 1,  /* ... to a subflow whose records were busy */
+	MPC_MD_NEW = 2,	       /* new data, the scheduler's choice */
+	MPC_MD_RESENT = 3,     /* resent data, where it went first */
+	MPC_MD_REINJECTED = 4, /* resent data, elsewhere (first one stalled) */
+	MPC_MD_UNRECORDED = 5, /* new data, no run record left */
+};
+
+#define MPC_MULTI_RATE_NS 20000000ull	/* delivery-rate sample length */
+#define MPC_MULTI_STALL_NS 200000000ull /* stall floor (sched.h) */
+/* the server's new data stays on the subflow of its previous segment
+ * while that one's expected arrival is within this of the best one's
+ * (mpc_multi_stick): contiguous DSNs on one subflow are one run record */
+#define MPC_MULTI_STICKY_US 4000
+
+/*
+ * Upstream path: the peer's subflow ACK of our data on sf (and its echo
+ * of the TSval we relayed, the server's clock: ms) tells the scheduler
+ * what is in flight there, the RTT and the delivery rate.
+ */
+MPC_INLINE void mpc_multi_observe_ack(const struct mpc_conn *c,
+				      struct mpc_subflow *sf, __u32 ack,
+				      bool has_ts, __u32 tsecr, __u64 now)
+{
+	__u32 adv, ms;
+	__u64 r;
+
+	if (mpc_before(ack, sf->dn_una) || mpc_after(ack, sf->dn_nxt))
+		return;
+	/* the path works while ACKs come, advancing or not: a subflow that
+	 * lost a segment sends duplicate ACKs, and the server's resend must
+	 * go to it (mpc_multi_find), or its sequence space keeps the hole */
+	sf->ack_ns = now;
+	if (ack == sf->dn_una)
+		return;
+	adv = ack - sf->dn_una;
+	sf->dn_una = ack;
+	if (has_ts) {
+		ms = c->down_tsval - tsecr;
+		if (ms < 10000) {
+			ms = ms * 1000 + 500; /* the middle of the tick */
+			sf->srtt_us = sf->srtt_us ? sf->srtt_us -
+							    (sf->srtt_us >> 3) +
+							    (ms >> 3)
+						  : ms;
+		}
+	}
+	sf->dl_bytes += adv;
+	if (!sf->dl_ns)
+		sf->dl_ns = now;
+	if (now - sf->dl_ns >= MPC_MULTI_RATE_NS) {
+		r = (__u64)sf->dl_bytes * 1000000 / (now - sf->dl_ns);
+		sf->rate = sf->rate ? (__u32)((3 * (__u64)sf->rate + r) / 4)
+				    : (__u32)r;
+		sf->dl_bytes = 0;
+		sf->dl_ns = now;
+	}
+}
+
+/* what the scheduler (sched.h) is told about subflow sf */
+MPC_INLINE void mpc_multi_sched_sf(const struct mpc_subflow *sf, __u64 now,
+				   struct mpc_sched_sf *o)
+{
+	o->srtt_us = sf->srtt_us;
+	o->inflight = sf->dn_nxt - sf->dn_una;
+	if (o->inflight >= (1u << 30))
+		o->inflight = 0;
+	o->cwnd = 0;
+	o->rate = sf->rate;
+	o->flags = 0;
+	if (sf->flags & MPC_SF_ACTIVE)
+		o->flags |= MPC_SCHED_F_ACTIVE;
+	if (sf->flags & MPC_SF_BACKUP)
+		o->flags |= MPC_SCHED_F_BACKUP;
+	if (mpc_sched_stalled(o, sf->ack_ns, now, MPC_MULTI_STALL_NS))
+		o->flags |= MPC_SCHED_F_DOWN;
+}
+
+/* keep the server's next segment on subflow cur rather than best? */
+MPC_INLINE bool mpc_multi_stick(const struct mpc_sched_sf *sched, __u32 cur,
+				__u32 best, __u32 len)
+{
+	const struct mpc_sched_sf *a, *b;
+
+	cur &= MPC_MAX_SUBFLOWS - 1;
+	best &= MPC_MAX_SUBFLOWS - 1;
+	if (cur == best)
+		return false;
+	a = &sched[cur];
+	b = &sched[best];
+	if (!mpc_sched_usable(a) ||
+	    ((a->flags ^ b->flags) & MPC_SCHED_F_BACKUP))
+		return false;
+	return mpc_sched_eta(a, len) <=
+	       mpc_sched_eta(b, len) + MPC_MULTI_STICKY_US;
+}
+
+/*
+ * Downstream writer (the CPU of the server's packets): the server's data
+ * [dsn, dsn + len) goes out on sf at our next subflow seq, which it
+ * returns; recorded in sf's down runs (rs) so that a retransmission by
+ * the server goes out at the same place (mpc_multi_find) and the peer's
+ * SACK maps back to DSNs (mpc_multi_sack_dsn). The first call for a
+ * connection starts the records at the peer's subflow ACK, the data sent
+ * before as one linear run (sf->down_off). *rc: mpc_runs_add()'s; when
+ * full the data still goes out, unrecorded (a later retransmission of it
+ * is sent as new data).
+ */
+MPC_INLINE __u32 mpc_multi_send(struct mpc_runs_slot *rs,
+				const struct mpc_conn *c,
+				struct mpc_subflow *sf, __u32 dsn, __u32 len,
+				__u64 now, int *rc)
+{
+	__u32 seq = sf->dn_nxt;
+
+	MPC_ATOMIC_ADD(&rs->seq, 1);
+	if (rs->tag != mpc_multi_tag(c))
+		mpc_multi_start(rs, c, sf->dn_una, sf->dn_nxt, sf->down_off);
+	if (mpc_after(sf->dn_una, rs->q.sf_una))
+		mpc_runs_release(&rs->q, sf->dn_una);
+	*rc = len ? mpc_runs_add(&rs->q, seq, dsn, len) : MPC_RUNS_DUP;
+	MPC_ATOMIC_ADD(&rs->seq, 1);
+	if (sf->dn_nxt == sf->dn_una) {
+		/* idle until now: stall and rate clocks start here */
+		sf->ack_ns = now;
+		sf->dl_ns = now;
+		sf->dl_bytes = 0;
+	}
+	sf->dn_nxt = seq + len;
+	return seq;
+}
+
+/* the server resent [dsn, dsn + len): where it went out on this subflow,
+ * if all of it went out there in one run (the writer's own lookup) */
+MPC_INLINE bool mpc_multi_find(const struct mpc_runs_slot *rs,
+			       const struct mpc_conn *c, __u32 dsn, __u32 len,
+			       __u32 *seq)
+{
+	__u32 i;
+
+	if (rs->tag != mpc_multi_tag(c))
+		return false;
+	for (i = 0; i < MPC_RUNS_MAX; i++) {
+		const struct mpc_run *r = &rs->q.r[i];
+
+		if (i >= rs->q.n)
+			break;
+		if (!mpc_before(dsn, r->dsn) &&
+		    !mpc_after(dsn + len, mpc_run_dsn_end(r))) {
+			*seq = r->sf + (dsn - r->dsn);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Upstream path: the peer's SACK block [b->start, b->end) on this subflow
+ * (our subflow seqs) in DSNs, up to max blocks (a block can span runs
+ * whose DSNs are not contiguous). Returns how many; 0 when the records
+ * are being written or not started (the SACK is left out then).
+ */
+MPC_INLINE int mpc_multi_sack_dsn(const struct mpc_runs_slot *rs,
+				  const struct mpc_conn *c,
+				  const struct mpc_seq_block *b,
+				  struct mpc_seq_block *out, int max)
+{
+	__u64 s1 = MPC_ATOMIC_READ(&rs->seq);
+	int n;
+
+	if ((s1 & 1) || rs->tag != mpc_multi_tag(c))
+		return 0;
+	n = mpc_runs_to_dsn(&rs->q, b, out, max);
+	if (MPC_ATOMIC_READ(&rs->seq) != s1)
+		return 0;
+	return n;
+}
+
+/* is DSN dsn out on this subflow, sent and not yet acknowledged there?
+ * (the upstream path reads the server's down runs: seqcount) */
+MPC_INLINE bool mpc_multi_in_flight(const struct mpc_runs_slot *rs,
+				    const struct mpc_conn *c,
+				    const struct mpc_subflow *sf, __u32 dsn)
+{
+	__u64 s1 = MPC_ATOMIC_READ(&rs->seq);
+	bool hit = false;
+	__u32 i;
+
+	if ((s1 & 1) || rs->tag != mpc_multi_tag(c))
+		return false;
+	for (i = 0; i < MPC_RUNS_MAX; i++) {
+		const struct mpc_run *r = &rs->q.r[i];
+
+		if (i >= rs->q.n)
+			break;
+		if (!mpc_before(dsn, r->dsn) &&
+		    mpc_before(dsn, mpc_run_dsn_end(r))) {
+			hit = !mpc_before(r->sf + (dsn - r->dsn), sf->dn_una);
+			break;
+		}
+	}
+	return hit && MPC_ATOMIC_READ(&rs->seq) == s1;
+}
+
+/*
+ * The DSN block the peer holds just below its subflow ACK `ack` on this
+ * subflow (the record holding ack - 1, from its start or sf_una), above
+ * data_ack: what a synthesised leg SACK reports. False if none.
+ */
+MPC_INLINE bool mpc_multi_held_block(const struct mpc_runs_slot *rs,
+				     const struct mpc_conn *c, __u32 ack,
+				     __u32 data_ack, struct mpc_seq_block *out)
+{
+	__u64 s1 = MPC_ATOMIC_READ(&rs->seq);
+	__u32 i, lo;
+	bool hit = false;
+
+	if ((s1 & 1) || rs->tag != mpc_multi_tag(c))
+		return false;
+	for (i = 0; i < MPC_RUNS_MAX; i++) {
+		const struct mpc_run *r = &rs->q.r[i];
+
+		if (i >= rs->q.n)
+			break;
+		if (mpc_before(ack - 1, r->sf) ||
+		    !mpc_before(ack - 1, mpc_run_sf_end(r)))
+			continue;
+		lo = mpc_after(rs->q.sf_una, r->sf) ? rs->q.sf_una : r->sf;
+		out->start = r->dsn + (lo - r->sf);
+		out->end = r->dsn + (ack - r->sf);
+		if (!mpc_after(out->start, data_ack))
+			out->start = data_ack + 1;
+		hit = mpc_before(out->start, out->end);
+		break;
+	}
+	return hit && MPC_ATOMIC_READ(&rs->seq) == s1;
 }
 
 #endif /* MPCONV_MULTI_H */

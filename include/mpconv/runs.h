@@ -294,35 +294,56 @@ MPC_INLINE __u32 mpc__runs_sacked_to(const struct mpc_seq_block *blk, int nb,
  * covers it (RFC 8684 3.3.2), so a TCP peer that reneged on SACKed data
  * would cost a retransmission, not data.
  */
+struct mpc__ackpt_ctx {
+	const struct mpc_runs *q;
+	const struct mpc_seq_block *blk;
+	__u32 dsn_ack;
+	int nb;
+	__u32 pt;
+};
+
+/* mpc_runs_ack_point_sack() for record i (a bpf_loop() callback in BPF) */
+MPC_CALLBACK long mpc__ackpt_run(__u32 i, void *arg)
+{
+	struct mpc__ackpt_ctx *x = arg;
+	const struct mpc_run *r;
+	__u64 idx = i;
+	__u32 d, hi;
+
+	MPC__OPAQUE(idx);
+	if (idx >= MPC_RUNS_MAX || idx >= x->q->n)
+		return 1;
+	r = &x->q->r[idx];
+	if (mpc_after(r->sf, x->pt))
+		return 1; /* a hole we have not seen */
+	if (!mpc_after(mpc_run_sf_end(r), x->pt))
+		return 0;
+	d = r->dsn + (x->pt - r->sf);
+	hi = mpc_after(x->dsn_ack, d) ? x->dsn_ack
+				      : mpc__runs_sacked_to(x->blk, x->nb, d);
+	if (hi == d)
+		return 1; /* not acknowledged from pt on */
+	if (!mpc_before(hi, mpc_run_dsn_end(r))) {
+		x->pt = mpc_run_sf_end(r);
+		return 0;
+	}
+	x->pt = r->sf + (hi - r->dsn);
+	return 1; /* the DSN after hi is missing at the TCP peer */
+}
+
 MPC_INLINE __u32 mpc_runs_ack_point_sack(const struct mpc_runs *q,
 					 __u32 dsn_ack,
 					 const struct mpc_seq_block *blk,
 					 int nb)
 {
-	__u32 i, pt = q->sf_una, d, hi;
+	struct mpc__ackpt_ctx x = {.q = q,
+				   .blk = blk,
+				   .dsn_ack = dsn_ack,
+				   .nb = nb,
+				   .pt = q->sf_una};
 
-	for (i = 0; i < MPC_RUNS_MAX; i++) {
-		const struct mpc_run *r = &q->r[i];
-
-		if (i >= q->n)
-			break;
-		if (mpc_after(r->sf, pt))
-			break; /* a hole we have not seen */
-		if (!mpc_after(mpc_run_sf_end(r), pt))
-			continue;
-		d = r->dsn + (pt - r->sf);
-		hi = mpc_after(dsn_ack, d) ? dsn_ack
-					   : mpc__runs_sacked_to(blk, nb, d);
-		if (hi == d)
-			break; /* not acknowledged from pt on */
-		if (!mpc_before(hi, mpc_run_dsn_end(r))) {
-			pt = mpc_run_sf_end(r);
-			continue;
-		}
-		pt = r->sf + (hi - r->dsn);
-		break; /* the DSN after hi is missing at the TCP peer */
-	}
-	return pt;
+	MPC_LOOP(MPC_RUNS_MAX, mpc__ackpt_run, &x);
+	return x.pt;
 }
 
 /* the same, from the cumulative ACK alone */
@@ -379,6 +400,45 @@ MPC_INLINE bool mpc_runs_find_dsn(const struct mpc_runs *q, __u32 dsn,
 	return false;
 }
 
+struct mpc__to_dsn_ctx {
+	const struct mpc_runs *q;
+	const struct mpc_seq_block *b;
+	struct mpc_seq_block *out;
+	int max;
+	int n;
+};
+
+/* mpc_runs_to_dsn() for record i (a bpf_loop() callback in BPF) */
+MPC_CALLBACK long mpc__to_dsn_run(__u32 i, void *arg)
+{
+	struct mpc__to_dsn_ctx *x = arg;
+	const struct mpc_run *r;
+	__u64 idx = i;
+	__u32 s, e;
+	int n = x->n;
+
+	MPC__OPAQUE(idx);
+	if (idx >= MPC_RUNS_MAX || idx >= x->q->n || n >= x->max ||
+	    n >= MPC_RUNS_SACK_MAX)
+		return 1;
+	r = &x->q->r[idx];
+	s = mpc_after(x->b->start, r->sf) ? x->b->start : r->sf;
+	e = mpc_before(x->b->end, mpc_run_sf_end(r)) ? x->b->end
+						     : mpc_run_sf_end(r);
+	if (!mpc_before(s, e))
+		return 0;
+	if (n > 0 && x->out[(n - 1) & (MPC_RUNS_SACK_MAX - 1)].end ==
+			     r->dsn + (s - r->sf)) {
+		x->out[(n - 1) & (MPC_RUNS_SACK_MAX - 1)].end =
+			r->dsn + (e - r->sf);
+		return 0;
+	}
+	x->out[n & (MPC_RUNS_SACK_MAX - 1)].start = r->dsn + (s - r->sf);
+	x->out[n & (MPC_RUNS_SACK_MAX - 1)].end = r->dsn + (e - r->sf);
+	x->n = n + 1;
+	return 0;
+}
+
 /*
  * Subflow range [b->start, b->end) -> DSN blocks (a range can span runs
  * whose DSNs are not contiguous). Writes up to max blocks to out (DSN
@@ -389,31 +449,10 @@ MPC_INLINE int mpc_runs_to_dsn(const struct mpc_runs *q,
 			       const struct mpc_seq_block *b,
 			       struct mpc_seq_block *out, int max)
 {
-	__u32 i;
-	int n = 0;
+	struct mpc__to_dsn_ctx x = {.q = q, .b = b, .out = out, .max = max};
 
-	for (i = 0; i < MPC_RUNS_MAX; i++) {
-		const struct mpc_run *r = &q->r[i];
-		__u32 s, e;
-
-		if (i >= q->n || n >= max || n >= MPC_RUNS_SACK_MAX)
-			break;
-		s = mpc_after(b->start, r->sf) ? b->start : r->sf;
-		e = mpc_before(b->end, mpc_run_sf_end(r)) ? b->end
-							  : mpc_run_sf_end(r);
-		if (!mpc_before(s, e))
-			continue;
-		if (n > 0 && out[(n - 1) & (MPC_RUNS_SACK_MAX - 1)].end ==
-				     r->dsn + (s - r->sf)) {
-			out[(n - 1) & (MPC_RUNS_SACK_MAX - 1)].end =
-				r->dsn + (e - r->sf);
-			continue;
-		}
-		out[n & (MPC_RUNS_SACK_MAX - 1)].start = r->dsn + (s - r->sf);
-		out[n & (MPC_RUNS_SACK_MAX - 1)].end = r->dsn + (e - r->sf);
-		n++;
-	}
-	return n;
+	MPC_LOOP(MPC_RUNS_MAX, mpc__to_dsn_run, &x);
+	return x.n;
 }
 
 struct mpc__sack_ctx {
@@ -432,7 +471,7 @@ MPC_CALLBACK long mpc__sack_run(__u32 i, void *arg)
 	struct mpc__sack_ctx *x = arg;
 	const struct mpc_run *r;
 	__u64 idx = i;
-	int j, k;
+	int j;
 
 	MPC__OPAQUE(idx);
 	if (idx >= MPC_RUNS_MAX || idx >= x->q->n)
@@ -440,6 +479,7 @@ MPC_CALLBACK long mpc__sack_run(__u32 i, void *arg)
 	r = &x->q->r[idx];
 	for (j = 0; j < MPC_RUNS_SACK_MAX; j++) {
 		const struct mpc_seq_block *d;
+		struct mpc_seq_block *t;
 		__u32 s, e, ss, se;
 
 		if (j >= x->nb)
@@ -456,23 +496,19 @@ MPC_CALLBACK long mpc__sack_run(__u32 i, void *arg)
 			ss = x->ack;
 		if (!mpc_before(ss, se))
 			continue;
-		/* merge with a block that touches it */
-		for (k = 0; k < MPC_RUNS_SACK_MAX; k++) {
-			struct mpc_seq_block *t = &x->tmp[k];
-
-			if (k >= x->n)
-				break;
-			if (!mpc_after(ss, t->end) &&
-			    !mpc_before(se, t->start)) {
-				if (mpc_before(ss, t->start))
-					t->start = ss;
-				if (mpc_after(se, t->end))
-					t->end = se;
-				break;
-			}
-		}
-		if (k < x->n)
+		/* widen the last block when this piece touches it (pieces
+		 * of one record come in the TCP peer's block order, so an
+		 * overlap with an older block can remain: receivers take
+		 * overlapping blocks) */
+		t = &x->tmp[(x->n - 1) & (MPC_RUNS_SACK_MAX - 1)];
+		if (x->n > 0 && !mpc_after(ss, t->end) &&
+		    !mpc_before(se, t->start)) {
+			if (mpc_before(ss, t->start))
+				t->start = ss;
+			if (mpc_after(se, t->end))
+				t->end = se;
 			continue;
+		}
 		if (x->n < MPC_RUNS_SACK_MAX) {
 			x->tmp[x->n & (MPC_RUNS_SACK_MAX - 1)].start = ss;
 			x->tmp[x->n & (MPC_RUNS_SACK_MAX - 1)].end = se;
@@ -494,7 +530,7 @@ MPC_INLINE int mpc_runs_sack(const struct mpc_runs *q, __u32 ack,
 {
 	struct mpc__sack_ctx x;
 	struct mpc_seq_block *tmp = x.tmp;
-	int n, j, k;
+	int n, j;
 
 	x.q = q;
 	x.dsn_blk = dsn_blk;
@@ -503,27 +539,12 @@ MPC_INLINE int mpc_runs_sack(const struct mpc_runs *q, __u32 ack,
 	x.n = 0;
 	MPC_LOOP(MPC_RUNS_MAX, mpc__sack_run, &x);
 	n = x.n;
-	/* highest first */
-	for (j = 0; j < MPC_RUNS_SACK_MAX && j < max; j++) {
-		__u64 best = MPC_RUNS_SACK_MAX;
-		__u32 bs = 0;
-
-		for (k = 0; k < MPC_RUNS_SACK_MAX; k++) {
-			if (k >= n || !mpc_before(tmp[k].start, tmp[k].end))
-				continue;
-			if (best == MPC_RUNS_SACK_MAX ||
-			    mpc_after(tmp[k].start, bs)) {
-				best = (__u64)k;
-				bs = tmp[k].start;
-			}
-		}
-		if (best >= MPC_RUNS_SACK_MAX)
+	/* highest first: the records are in subflow order, and so are the
+	 * blocks made from them (merging only widens a block in place) */
+	for (j = 0; j < MPC_RUNS_SACK_MAX; j++) {
+		if (j >= n || j >= max)
 			break;
-		/* one register for the check and the index */
-		MPC__OPAQUE(best);
-		best &= MPC_RUNS_SACK_MAX - 1;
-		out[j] = tmp[best];
-		tmp[best].end = tmp[best].start; /* used */
+		out[j] = tmp[(n - 1 - j) & (MPC_RUNS_SACK_MAX - 1)];
 	}
 	return j;
 }

@@ -61,6 +61,11 @@ MPC_INLINE __u64 mpc_sched_eta(const struct mpc_sched_sf *s, __u32 len)
 	__u64 rtt = s->srtt_us ? s->srtt_us : MPC_SCHED_RTT_UNKNOWN_US;
 	__u64 rate = s->rate;
 
+	/* nothing known and nothing in flight: try it now, or it would
+	 * never be measured (a fresh join next to a busy subflow) */
+	if (!rate && !s->cwnd && !s->inflight)
+		return 0;
+
 	/* no rate sample: one window per RTT */
 	if (!rate && s->cwnd)
 		rate = (__u64)s->cwnd * 1000 / rtt;
@@ -81,37 +86,57 @@ MPC_INLINE bool mpc_sched_room(const struct mpc_sched_sf *s, __u32 len)
 	return !s->cwnd || (__u64)s->inflight + len <= s->cwnd;
 }
 
+struct mpc__sched_ctx {
+	const struct mpc_sched_sf *sf;
+	__u32 n, len;
+	bool want_backup;
+	int best, best_full;
+	__u64 eta, eta_full;
+};
+
+/* mpc__sched_best() for subflow i (a bpf_loop() callback in BPF: the
+ * verifier follows one subflow's branches once, not eight times over) */
+MPC_CALLBACK long mpc__sched_one(__u32 i, void *arg)
+{
+	struct mpc__sched_ctx *x = arg;
+	const struct mpc_sched_sf *s;
+	__u64 idx = i, t;
+	bool backup;
+
+	MPC__OPAQUE(idx);
+	if (idx >= MPC_SCHED_MAX || idx >= x->n)
+		return 1;
+	s = &x->sf[idx];
+	backup = !!(s->flags & MPC_SCHED_F_BACKUP);
+	if (!mpc_sched_usable(s) || backup != x->want_backup)
+		return 0;
+	t = mpc_sched_eta(s, x->len);
+	if (mpc_sched_room(s, x->len)) {
+		if (x->best < 0 || t < x->eta) {
+			x->best = (int)idx;
+			x->eta = t;
+		}
+	} else if (x->best_full < 0 || t < x->eta_full) {
+		x->best_full = (int)idx;
+		x->eta_full = t;
+	}
+	return 0;
+}
+
 /* the best of the usable subflows with (want_backup) or without the backup
  * flag; with room first, then any; -1 if none */
 MPC_INLINE int mpc__sched_best(const struct mpc_sched_sf *sf, __u32 n,
 			       __u32 len, bool want_backup)
 {
-	int best = -1, best_full = -1;
-	__u64 eta = 0, eta_full = 0;
-	__u32 i;
+	struct mpc__sched_ctx x = {.sf = sf,
+				   .n = n,
+				   .len = len,
+				   .want_backup = want_backup,
+				   .best = -1,
+				   .best_full = -1};
 
-	for (i = 0; i < MPC_SCHED_MAX; i++) {
-		const struct mpc_sched_sf *s = &sf[i];
-		bool backup;
-		__u64 t;
-
-		if (i >= n)
-			break;
-		backup = !!(s->flags & MPC_SCHED_F_BACKUP);
-		if (!mpc_sched_usable(s) || backup != want_backup)
-			continue;
-		t = mpc_sched_eta(s, len);
-		if (mpc_sched_room(s, len)) {
-			if (best < 0 || t < eta) {
-				best = (int)i;
-				eta = t;
-			}
-		} else if (best_full < 0 || t < eta_full) {
-			best_full = (int)i;
-			eta_full = t;
-		}
-	}
-	return best >= 0 ? best : best_full;
+	MPC_LOOP(MPC_SCHED_MAX, mpc__sched_one, &x);
+	return x.best >= 0 ? x.best : x.best_full;
 }
 
 /*

@@ -92,8 +92,9 @@ struct mpc_xlate_out {
 struct mpc_sf_ack {
 	__u32 ack;	/* subflow ACK (peer's subflow space) */
 	__u32 seq;	/* with seq_fixed: our subflow seq for a pure ACK */
-	__u8 seq_fixed; /* a pure ACK on a subflow that does not carry this
-			 * part of the server's data: sent at its own head */
+	__u8 seq_fixed; /* seq is where this segment goes on the subflow (the
+			 * scheduler's choice, a retransmission's original
+			 * place, or a pure ACK at the subflow's head) */
 	__u8 n;		/* SACK blocks in blk */
 	__u8 _pad[2];
 	__u32 blk[2 * MPC_SF_ACK_SACK_MAX]; /* start, end pairs */
@@ -248,12 +249,16 @@ MPC_INLINE bool mpc_leg_done(const struct mpc_conn *c)
 
 /*
  * Upstream: a segment from the MPTCP peer on subflow sf -> the leg.
- * scratch is caller-provided room for one parsed option (BPF stack).
+ * scratch is caller-provided room for one parsed option (BPF stack). sa:
+ * NULL to shift the peer's SACK blocks by the linear offsets (one
+ * subflow), else the blocks to write instead, in leg space (sa->blk,
+ * sa->n <= the peer's; multi.h mpc_multi_sack_dsn), the rest NOPed.
  */
 MPC_INLINE void mpc_xlate_up(const struct mpc_conn *c,
 			     const struct mpc_subflow *sf,
 			     const struct mpc_seg *s, struct mpc_xlate_out *o,
-			     struct mpc_mptcp_opt *scratch)
+			     struct mpc_mptcp_opt *scratch,
+			     const struct mpc_sf_ack *sa)
 {
 	struct mpc_seg_mptcp m;
 	__u32 dsn, lin, i, why;
@@ -362,7 +367,32 @@ MPC_INLINE void mpc_xlate_up(const struct mpc_conn *c,
 		mpc_opts_nop(o->opts, s->to.mptcp_off[i & 3],
 			     s->to.mptcp_len[i & 3]);
 	}
-	mpc_opts_sack_shift(o->opts, &s->to, -sf->down_off - c->down_off);
+	if (sa && (s->to.flags & MPC_TO_SACK)) {
+		__u32 n = sa->n < s->to.sack_n ? sa->n : s->to.sack_n;
+
+		if (n > MPC_SF_ACK_SACK_MAX)
+			n = MPC_SF_ACK_SACK_MAX;
+		for (i = 0; i < 2 * MPC_SF_ACK_SACK_MAX; i++) {
+			if (i >= 2 * n)
+				break;
+			MPC_WR32(o->opts, s->to.sack_off + i * 4,
+				 MPC_TCPOPT_MASK, sa->blk[i]);
+		}
+		if (!n) /* the whole option: kind, length, blocks */
+			mpc_opts_nop(o->opts, s->to.sack_off - 2,
+				     2 + s->to.sack_n * MPC_TCPOLEN_SACK_BLOCK);
+		else if (n < s->to.sack_n) {
+			MPC_WR8(o->opts, s->to.sack_off - 1, MPC_TCPOPT_MASK,
+				2 + n * MPC_TCPOLEN_SACK_BLOCK);
+			mpc_opts_nop(
+				o->opts,
+				s->to.sack_off + n * MPC_TCPOLEN_SACK_BLOCK,
+				(s->to.sack_n - n) * MPC_TCPOLEN_SACK_BLOCK);
+		}
+	} else {
+		mpc_opts_sack_shift(o->opts, &s->to,
+				    -sf->down_off - c->down_off);
+	}
 	if ((s->to.flags & MPC_TO_TS) && (c->flags & MPC_CF_MULTI)) {
 		__u32 tsv = s->to.tsval + sf->ts_off;
 
@@ -429,9 +459,9 @@ MPC_INLINE void mpc_xlate_down(const struct mpc_conn *c,
 		o->ack = sf->up_nxt;
 	if (sa) {
 		o->ack = sa->ack;
-		if (sa->seq_fixed && !s->paylen && !fin) {
+		if (sa->seq_fixed) {
 			o->seq = sa->seq;
-			o->end_seq = sa->seq;
+			o->end_seq = sa->seq + s->paylen;
 		}
 	}
 	o->win = s->win;
@@ -576,6 +606,11 @@ MPC_INLINE void mpc_observe_up(struct mpc_conn *c, struct mpc_subflow *sf,
 	MPC_ATOMIC_ADD(&c->up_bytes, s->paylen);
 	MPC_ATOMIC_ADD(&c->up_pkts, 1);
 	MPC_ATOMIC_ADD(&sf->up_bytes, s->paylen);
+	/* the peer's subflow ACK of our data (with joins: multi.h
+	 * mpc_multi_observe_ack, which also samples RTT and rate) */
+	if (!(c->flags & MPC_CF_MULTI) && (s->flags & MPC_TH_ACK) &&
+	    mpc_after(s->ack, sf->dn_una) && !mpc_after(s->ack, sf->dn_nxt))
+		sf->dn_una = s->ack;
 	c->last_up_ns = now_ns;
 	if (mpc_after(o->data_ack, c->max_data_ack))
 		c->max_data_ack = o->data_ack;
@@ -588,7 +623,9 @@ MPC_INLINE void mpc_observe_up(struct mpc_conn *c, struct mpc_subflow *sf,
 		c->up_fin_dsn = o->fin_dsn;
 		MPC_ATOMIC_OR(&c->flags, MPC_CF_UP_FIN);
 	}
-	if ((s->to.flags & MPC_TO_TS) && mpc_after(s->to.tsval, c->up_tsval))
+	/* the first subflow's clock: the agent's segments go there */
+	if ((s->to.flags & MPC_TO_TS) && sf == &c->sf[0] &&
+	    mpc_after(s->to.tsval, c->up_tsval))
 		c->up_tsval = s->to.tsval;
 	if ((s->to.flags & MPC_TO_TS) && (c->flags & MPC_CF_MULTI) &&
 	    mpc_after(s->to.tsval + sf->ts_off, c->leg_tsval_hi))

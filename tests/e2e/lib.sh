@@ -1400,6 +1400,19 @@ mpc_counter() {
 	printf '%s\n' "$v"
 }
 
+# mpc_counter_at_least NAME MIN: counter NAME once it reaches MIN, or its
+# value after 3 s (the agent publishes its counters once per second); 0
+# when it does not exist
+mpc_counter_at_least() {
+	local i v
+	for i in $(seq 30); do
+		v=$(mpc_counter "$1" || echo 0)
+		[ "$v" -ge "$2" ] && break
+		sleep 0.1
+	done
+	printf '%s\n' "$v"
+}
+
 # mpc_counters_save FILE: the whole `mpconvctl -j stats` document, for
 # deltas with mpc_counter_delta
 mpc_counters_save() {

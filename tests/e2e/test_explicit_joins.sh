@@ -57,18 +57,6 @@ log "kernel $(uname -r), data paths: $DATAPATHS, $SIZE each way"
 # _agent NAME: an agent counter now (0 without it)
 _agent() { mpc_counter "$1" || echo 0; }
 
-# _agent_at_least NAME MIN: NAME once it reaches MIN, or after 3 s (the
-# agent publishes its counters once per second)
-_agent_at_least() {
-	local i v
-	for i in $(seq 30); do
-		v=$(_agent "$1")
-		[ "$v" -ge "$2" ] && break
-		nap 0.1
-	done
-	printf '%s\n' "$v"
-}
-
 # _sf1_up_bytes: payload bytes the data path translated on subflow 1 of
 # any connection listed now (mpconvctl conns -j)
 _sf1_up_bytes() {
@@ -106,7 +94,7 @@ case_kernel_join() {
 		"client MPTcpExtMPJoinSynAckHMacFailure (our truncated HMAC-B is right)"
 	assert_ge $(($(_agent join_verified) - jv0)) 1 "agent join_verified (the client's HMAC-A checked)"
 	assert_eq $(($(_agent join_refused_hmac) - jh0)) 0 "agent join_refused_hmac"
-	assert_ge $(($(_agent_at_least join_accepted $((ja0 + 1))) - ja0)) 1 "agent join_accepted"
+	assert_ge $(($(mpc_counter_at_least join_accepted $((ja0 + 1))) - ja0)) 1 "agent join_accepted"
 	assert_eq "$XFER_SUBFLOWS" 2 "the client had two subflows at the end"
 	assert_gt "$b1" 0 "the data path translated the client's payload on subflow 1"
 }
@@ -119,7 +107,7 @@ case_policy() {
 	xfer_check "$NS_CLIENT" "$NS_SERVER" --addr "$IP4_S1" --convert "$IP4_M1" \
 		--client-mptcp --size "$SIZE" --timeout 120 --name "$dp-policy" \
 		-- --expect-mptcp --expect-syn-data || rc=1
-	_agent_at_least join_refused_policy $((jp0 + 1)) >/dev/null
+	mpc_counter_at_least join_refused_policy $((jp0 + 1)) >/dev/null
 	pcap_stop "$PCAP_PID"
 	assert_eq "$rc" 0 "$SIZE each way verified, MPTCP"
 	assert_ge $(($(_agent join_refused_policy) - jp0)) 1 "agent join_refused_policy (max-subflows 1)"
@@ -145,7 +133,7 @@ case_unknown_token() {
 	assert_ok "SYN answered with RST" grep -q 'syn_reply=rst ' <<<"$out"
 	assert_ok "RST carries MP_TCPRST reason 1 (MPTCP-specific error)" \
 		grep -q 'syn_rst_reason=1 ' <<<"$out"
-	assert_eq $(($(_agent_at_least join_refused_token $((jt0 + 1))) - jt0)) 1 "agent join_refused_token"
+	assert_eq $(($(mpc_counter_at_least join_refused_token $((jt0 + 1))) - jt0)) 1 "agent join_refused_token"
 }
 
 case_unauthorized() {
@@ -158,7 +146,7 @@ case_unauthorized() {
 		--sport "$PROBE_PORT" --token 1 --timeout 2) || return 1
 	info "mpjoin from 203.0.113.77: $out"
 	assert_ok "no answer at all" grep -q 'syn_reply=none ' <<<"$out"
-	assert_eq $(($(_agent_at_least join_syn $((js0 + 1))) - js0)) 1 "agent join_syn"
+	assert_eq $(($(mpc_counter_at_least join_syn $((js0 + 1))) - js0)) 1 "agent join_syn"
 	assert_eq $(($(_agent syn_ignored) - si0)) 1 "agent syn_ignored (unauthorised source)"
 }
 
@@ -189,7 +177,7 @@ case_bad_hmac() {
 	assert_ok "SYN answered with SYN/ACK + MP_JOIN (token known)" grep -q 'syn_reply=synack ' <<<"${out:-}"
 	assert_ok "third ACK with a wrong HMAC answered with RST, MP_TCPRST reason 1" \
 		grep -q 'ack_reply=rst ack_rst_reason=1$' <<<"${out:-}"
-	assert_ge $(($(_agent_at_least join_refused_hmac $((jh0 + 1))) - jh0)) 1 "agent join_refused_hmac"
+	assert_ge $(($(mpc_counter_at_least join_refused_hmac $((jh0 + 1))) - jh0)) 1 "agent join_refused_hmac"
 	info "agent join_verified +$(($(_agent join_verified) - jv0)) (the client's own join, if it came)"
 }
 

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "mpconv/sched.h"
 
 static char err[256];
 
@@ -161,6 +162,48 @@ static void write_file(const char *path, const char *text)
 	fclose(f);
 }
 
+static void test_scheduler(void **state)
+{
+	struct mpc_config c;
+	struct mpc_ip a, b6, other;
+
+	(void)state;
+	mpc_config_defaults(&c);
+	assert_int_equal(mpc_ip_parse("198.51.100.7", &a), 0);
+	assert_int_equal(mpc_ip_parse("2001:db8:3::2", &b6), 0);
+	assert_int_equal(mpc_ip_parse("203.0.113.9", &other), 0);
+	/* default: aggregate for everything */
+	assert_int_equal(mpc_sched_for(&c, &a, 443), MPC_SCHED_AGGREGATE);
+	assert_int_equal(set(&c, "scheduler", "backup"), 0);
+	assert_int_equal(mpc_sched_for(&c, &a, 443), MPC_SCHED_BACKUP);
+	/* rules: first match, port optional, an item without '=' is the
+	 * default wherever it stands */
+	assert_int_equal(
+		set(&c, "scheduler",
+		    "198.51.100.0/24@443=backup, aggregate, "
+		    "2001:db8:3::/48=backup, 198.51.100.0/24=aggregate"),
+		0);
+	assert_int_equal(c.n_sched, 3);
+	assert_int_equal(mpc_sched_for(&c, &a, 443), MPC_SCHED_BACKUP);
+	assert_int_equal(mpc_sched_for(&c, &a, 80), MPC_SCHED_AGGREGATE);
+	assert_int_equal(mpc_sched_for(&c, &b6, 80), MPC_SCHED_BACKUP);
+	assert_int_equal(mpc_sched_for(&c, &other, 443), MPC_SCHED_AGGREGATE);
+	/* bad: unknown policy, port 0 or too big, host bits, no prefix */
+	assert_int_not_equal(set(&c, "scheduler", "roundrobin"), 0);
+	assert_int_not_equal(set(&c, "scheduler", "198.51.100.0/24@0=backup"),
+			     0);
+	assert_int_not_equal(
+		set(&c, "scheduler", "198.51.100.0/24@65536=backup"), 0);
+	assert_int_not_equal(set(&c, "scheduler", "198.51.100.1/24=backup"), 0);
+	assert_int_not_equal(set(&c, "scheduler", "=backup"), 0);
+	/* max-subflows */
+	assert_int_equal(c.max_subflows, 8);
+	assert_int_equal(set(&c, "max-subflows", "1"), 0);
+	assert_int_equal(c.max_subflows, 1);
+	assert_int_not_equal(set(&c, "max-subflows", "0"), 0);
+	assert_int_not_equal(set(&c, "max-subflows", "9"), 0);
+}
+
 static void test_file(void **state)
 {
 	char path[] = "/tmp/mpc-config-XXXXXX";
@@ -227,6 +270,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6_values),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_validate),
+		cmocka_unit_test(test_scheduler),
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_docs_list_every_key),
 	};

@@ -36,9 +36,12 @@ static void test_eta(void **state)
 	s.rate = 0;
 	s.cwnd = 40000;
 	assert_int_equal(mpc_sched_eta(&s, 0), 10000 + 5000);
-	/* nothing known: 100 ms RTT, 1 B/ms */
+	/* nothing known, nothing in flight: tried at once, to be measured */
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(mpc_sched_eta(&s, 1), 50000 + 1000);
+	assert_int_equal(mpc_sched_eta(&s, 1), 0);
+	/* nothing known, data in flight: 100 ms RTT, 1 B/ms */
+	s.inflight = 1;
+	assert_int_equal(mpc_sched_eta(&s, 1), 50000 + 2000);
 }
 
 static void test_pick_aggregate(void **state)

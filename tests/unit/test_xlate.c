@@ -199,7 +199,7 @@ static void xup(const struct mpc_conn *c, const struct mpc_seg *s,
 {
 	struct mpc_mptcp_opt scratch;
 
-	mpc_xlate_up(c, &c->sf[0], s, o, &scratch);
+	mpc_xlate_up(c, &c->sf[0], s, o, &scratch, NULL);
 }
 
 static void xdown(const struct mpc_conn *c, const struct mpc_seg *s,
@@ -2857,7 +2857,7 @@ static void conv_up(struct sim *m, struct pkt *k)
 	    MPC_RD8(s->opts, s->to.mptcp_off[0] + 2, MPC_TCPOPT_MASK) >> 4 ==
 		    MPC_MP_CAPABLE)
 		m->p.mpc_in_net--;
-	mpc_xlate_up(c, &c->sf[0], s, &o, &scr);
+	mpc_xlate_up(c, &c->sf[0], s, &o, &scr, NULL);
 	m->st.xlate++;
 	m->st.up++;
 	REQ(m, o.verdict == MPC_XV_FORWARD, "up verdict %u why %u", o.verdict,
