@@ -175,6 +175,7 @@ e2e_timeout() {
 	test_netem_converter) echo 420 ;;
 	test_explicit_fallbacks) echo 300 ;;
 	test_explicit_robustness) echo 600 ;;
+	test_explicit_multipath) echo 900 ;;
 	*) echo "${VMTEST_E2E_TIMEOUT:-480}" ;;
 	esac
 }

@@ -12,7 +12,7 @@
 #     ACK); the transfer uses both subflows (MPTCP_TCPINFO at the client:
 #     2; the data path translated payload on subflow 1, mpconvctl), SHA-256
 #     equal. What the data path does with it: test_explicit_multipath.sh
-#   - the same with --max-subflows 1: refused by policy
+#   - the same with --max-subflows 1 (the default): refused by policy
 #     (join_refused_policy; on the wire: RST + MP_TCPRST reason 3 to c2),
 #     the transfer completes on the first subflow
 #   - a join for a token nobody holds (tests/tools/mpjoin): RST with
@@ -182,7 +182,7 @@ case_bad_hmac() {
 }
 
 for dp in $DATAPATHS; do
-	if ! mpc_start --datapath "$dp"; then
+	if ! mpc_start --datapath "$dp" --max-subflows 8; then
 		run_case "$dp: converter starts" false
 		continue
 	fi

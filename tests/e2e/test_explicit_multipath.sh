@@ -31,7 +31,7 @@
 #     standby, at most 1 % on link 2
 #
 # env: DATAPATHS ("xdp tc"), RATE (100mbit), RATE2 (20mbit), UP_SIZE
-# (96M), AGG_MIN (0.85), KEEP_TMP=1
+# (96M), MID_SIZE (48M), FAIL_SIZE (64M), AGG_MIN (0.85), KEEP_TMP=1
 set -euo pipefail
 
 # shellcheck source=tests/e2e/lib.sh
@@ -42,6 +42,8 @@ RATE=${RATE:-100mbit}
 RATE2=${RATE2:-20mbit}
 UP_SIZE=${UP_SIZE:-96M}
 AGG_MIN=${AGG_MIN:-0.85}
+MID_SIZE=${MID_SIZE:-48M}   # loss, backup and policy cases
+FAIL_SIZE=${FAIL_SIZE:-64M} # the failover cases
 
 require_topo
 require_mptcp
@@ -170,10 +172,10 @@ case_loss() {
 	link_rate 2 "$RATE" || return 1
 	link_loss 2 1 spare-syn || return 1
 	d0=$(link_drops 2)
-	_conv up "$dp-loss" 48M || rc=1
+	_conv up "$dp-loss" "$MID_SIZE" || rc=1
 	info "link 2 dropped $(($(link_drops 2) - d0)) packets"
 	link_loss 2 0 || return 1
-	assert_eq "$rc" 0 "48M upload with 1 % loss on link 2 verified"
+	assert_eq "$rc" 0 "$MID_SIZE upload with 1 % loss on link 2 verified"
 	assert_gt $(($(link_drops 2) + 0)) -1 "link counters readable"
 	info "MEASURE $dp loss-link2-1pct: converted $CONV_MBPS Mbit/s"
 }
@@ -184,15 +186,15 @@ case_blackhole() {
 	link_rate 2 "$RATE" || return 1
 	t0=$(date +%s.%N)
 	xfer_start "$NS_CLIENT" "$NS_SERVER" --addr "$IP4_S1" --convert "$IP4_M1" \
-		--client-mptcp --up 64M --down 1K --timeout 180 --name "$dp-bh" \
+		--client-mptcp --up "$FAIL_SIZE" --down 1K --timeout 180 --name "$dp-bh" \
 		-- --expect-mptcp --expect-syn-data || return 1
 	nap 2
 	link_blackhole 2 on || return 1
 	xfer_wait || rc=1
 	t1=$(date +%s.%N)
 	link_blackhole 2 off || return 1
-	assert_eq "$rc" 0 "64M upload verified although link 2 went dark after 2 s"
-	info "MEASURE $dp blackhole-link2: completed in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s (64M at $RATE per link)"
+	assert_eq "$rc" 0 "$FAIL_SIZE upload verified although link 2 went dark after 2 s"
+	info "MEASURE $dp blackhole-link2: completed in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s ($FAIL_SIZE at $RATE per link)"
 }
 
 # _c2_backup on|off: the client's second endpoint as backup (its joins
@@ -213,11 +215,11 @@ case_backup() {
 	link_rate 2 "$RATE" || return 1
 	_c2_backup on || return 1
 	ja0=$(_agent join_accepted)
-	_conv down "$dp-backup" 48M || rc=1
-	assert_eq "$rc" 0 "48M download verified, MPTCP"
+	_conv down "$dp-backup" "$MID_SIZE" || rc=1
+	assert_eq "$rc" 0 "$MID_SIZE download verified, MPTCP"
 	assert_ge $(($(mpc_counter_at_least join_accepted $((ja0 + 1))) - ja0)) 1 \
 		"agent join_accepted (the backup subflow was installed)"
-	sz=$(numfmt --from=iec 48M)
+	sz=$(numfmt --from=iec "$MID_SIZE")
 	info "client MPTCP_TCPINFO subflows: $XFER_SUBFLOWS (a backup subflow that carried nothing may not count)"
 	info "MEASURE $dp backup: link 2 received $CONV_L2 of $((CONV_L1 + CONV_L2)) bytes"
 	assert_le "$CONV_L2" $((sz / 100)) "at most 1 % on the backup link while link 1 works"
@@ -230,12 +232,12 @@ case_backup() {
 # server with a synthesised SACK: bpf/mpconv.bpf.c mpc_g_multi_up.)
 case_backup_failover() {
 	local dp=$1 rc=0 r2 t0 t1 sz
-	sz=$(numfmt --from=iec 64M)
+	sz=$(numfmt --from=iec "$FAIL_SIZE")
 	link_rate 1 "$RATE" || return 1
 	link_rate 2 "$RATE" || return 1
 	_c2_backup on || return 1
 	xfer_start "$NS_CLIENT" "$NS_SERVER" --addr "$IP4_S1" --convert "$IP4_M1" \
-		--client-mptcp --up 1K --down 64M --timeout 180 --name "$dp-backup-fail" \
+		--client-mptcp --up 1K --down "$FAIL_SIZE" --timeout 180 --name "$dp-backup-fail" \
 		-- --expect-mptcp --expect-syn-data || { _c2_backup off; return 1; }
 	r2=$(_nic_bytes down "$IF_C2")
 	nap 2
@@ -245,7 +247,7 @@ case_backup_failover() {
 	t1=$(date +%s.%N)
 	link_blackhole 1 off || return 1
 	_c2_backup off || return 1
-	assert_eq "$rc" 0 "64M download verified although link 1 went dark after 2 s"
+	assert_eq "$rc" 0 "$FAIL_SIZE download verified although link 1 went dark after 2 s"
 	r2=$(($(_nic_bytes down "$IF_C2") - r2))
 	assert_ge "$r2" $((sz / 4)) "the backup link carried the rest ($r2 B)"
 	info "MEASURE $dp backup-failover: rest of the transfer took $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s after link 1 went dark"
@@ -255,15 +257,15 @@ case_policy_backup() {
 	local dp=$1 rc=0 sz
 	link_rate 1 "$RATE" || return 1
 	link_rate 2 "$RATE" || return 1
-	_conv down "$dp-policy" 48M || rc=1
-	assert_eq "$rc" 0 "48M download verified, MPTCP"
-	sz=$(numfmt --from=iec 48M)
+	_conv down "$dp-policy" "$MID_SIZE" || rc=1
+	assert_eq "$rc" 0 "$MID_SIZE download verified, MPTCP"
+	sz=$(numfmt --from=iec "$MID_SIZE")
 	info "MEASURE $dp scheduler=backup: link 2 received $CONV_L2 of $((CONV_L1 + CONV_L2)) bytes"
 	assert_le "$CONV_L2" $((sz / 100)) "at most 1 % on link 2 (active-standby: subflow 1 carries it)"
 }
 
 for dp in $DATAPATHS; do
-	if ! mpc_start --datapath "$dp"; then
+	if ! mpc_start --datapath "$dp" --max-subflows 8; then
 		run_case "$dp: converter starts" false
 		continue
 	fi
@@ -285,7 +287,7 @@ for dp in $DATAPATHS; do
 		case_backup_failover "$dp"
 	mpc_stop || true
 	# the rule names the server (the default stays aggregate)
-	if mpc_start --datapath "$dp" --scheduler "$IP4_S1/32=backup,aggregate"; then
+	if mpc_start --datapath "$dp" --max-subflows 8 --scheduler "$IP4_S1/32=backup,aggregate"; then
 		run_case "$dp: scheduler=backup for the server: active-standby" case_policy_backup "$dp"
 		mpc_stop || true
 	else

@@ -196,7 +196,9 @@ static void test_scheduler(void **state)
 		set(&c, "scheduler", "198.51.100.0/24@65536=backup"), 0);
 	assert_int_not_equal(set(&c, "scheduler", "198.51.100.1/24=backup"), 0);
 	assert_int_not_equal(set(&c, "scheduler", "=backup"), 0);
-	/* max-subflows */
+	/* max-subflows: joins off unless configured */
+	assert_int_equal(c.max_subflows, 1);
+	assert_int_equal(set(&c, "max-subflows", "8"), 0);
 	assert_int_equal(c.max_subflows, 8);
 	assert_int_equal(set(&c, "max-subflows", "1"), 0);
 	assert_int_equal(c.max_subflows, 1);
