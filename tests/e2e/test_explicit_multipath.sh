@@ -45,6 +45,11 @@ AGG_MIN=${AGG_MIN:-0.85}
 MID_SIZE=${MID_SIZE:-48M}   # loss, backup and policy cases
 FAIL_SIZE=${FAIL_SIZE:-64M} # the failover cases
 
+# MULTI_SKIP=REASON: skip the whole test, saying why (vmtest sets it: TCG
+# carries ~120 Mbit/s for one flow, and at the rates it can carry the
+# client's path manager often did not join in time; the multipath data
+# path is still verified there by the fixtures and test_explicit_joins.sh)
+[ -n "${MULTI_SKIP:-}" ] && skip "$MULTI_SKIP"
 require_topo
 require_mptcp
 [ -x "$MPCONVD" ] || die "$MPCONVD not built (make all)"
