@@ -117,7 +117,7 @@ $(O)/tools/%: tests/tools/%.c $(SHARED_HDRS) $(O)/libmpconv.a | $(O)/tools
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNITS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRCS))
 
-$(O)/tests/test_%: tests/unit/test_%.c $(SHARED_HDRS) $(AGENT_HDRS) $(O)/libmpconv.a | $(O)/tests
+$(O)/tests/test_%: tests/unit/test_%.c $(wildcard tests/unit/*.h) $(SHARED_HDRS) $(AGENT_HDRS) $(O)/libmpconv.a | $(O)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(HOST_CFLAGS) -Itests/unit -o $@ $< $(O)/libmpconv.a $(LIBS) -lcmocka
 
@@ -188,7 +188,7 @@ vmlinux:
 
 TIDY_SRCS = $(wildcard agent/*.c tests/tools/*.c)
 CHECK_SRCS = $(filter-out bpf/vmlinux.h,$(wildcard agent/*.c agent/*.h include/mpconv/*.h \
-	bpf/*.c bpf/lib/*.h maps/*.h tests/unit/*.c tests/fixtures/*.c tests/fixtures/*.h \
+	bpf/*.c bpf/lib/*.h maps/*.h tests/unit/*.c tests/unit/*.h tests/fixtures/*.c tests/fixtures/*.h \
 	tests/fixtures/bpf/*.c tests/tools/*.c tests/fuzz/*.c))
 
 check: all

@@ -160,10 +160,23 @@ static int parse_prefix(const char *s, struct mpc_prefix *p)
 	return 0;
 }
 
+/* a port number 1..65535, the whole string */
+static int parse_port(const char *s, uint16_t *port)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || !*s || v < 1 || v > 65535)
+		return -1;
+	*port = (uint16_t)v;
+	return 0;
+}
+
 static int parse_endpoint(const char *s, struct mpc_endpoint *ep)
 {
-	char buf[80], *host = buf, *colon, *end;
-	long port;
+	char buf[80], *host = buf, *colon;
 
 	snprintf(buf, sizeof(buf), "%s", s);
 	if (buf[0] == '[') {
@@ -180,13 +193,10 @@ static int parse_endpoint(const char *s, struct mpc_endpoint *ep)
 			return -1; /* IPv6 needs brackets */
 		*colon = '\0';
 	}
-	errno = 0;
-	port = strtol(colon + 1, &end, 10);
-	if (errno || *end || colon[1] == '\0' || port < 1 || port > 65535)
+	if (parse_port(colon + 1, &ep->port))
 		return -1;
 	if (mpc_ip_parse(host, &ep->ip))
 		return -1;
-	ep->port = (uint16_t)port;
 	ep->set = true;
 	return 0;
 }
@@ -288,8 +298,7 @@ static int add_sched(void *arg, const char *s)
 {
 	struct mpc_config *c = arg;
 	struct mpc_sched_rule *r;
-	char buf[96], *eq, *at, *end;
-	long port = 0;
+	char buf[96], *eq, *at;
 
 	snprintf(buf, sizeof(buf), "%s", s);
 	eq = strrchr(buf, '=');
@@ -299,17 +308,15 @@ static int add_sched(void *arg, const char *s)
 	if (c->n_sched >= MPC_MAX_SCHED_RULES)
 		return -1;
 	r = &c->sched[c->n_sched];
+	r->port = 0;
 	at = strchr(buf, '@');
 	if (at) {
 		*at = '\0';
-		errno = 0;
-		port = strtol(at + 1, &end, 10);
-		if (errno || *end || at[1] == '\0' || port < 1 || port > 65535)
+		if (parse_port(at + 1, &r->port))
 			return -1;
 	}
 	if (parse_prefix(buf, &r->dst) || parse_policy(eq + 1, &r->policy))
 		return -1;
-	r->port = (uint16_t)port;
 	c->n_sched++;
 	return 0;
 }

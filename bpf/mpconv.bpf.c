@@ -125,19 +125,27 @@ __noinline int mpc_g_xlate(struct mpc_scratch *scr, struct mpc_conn *c)
 	return scr->out.verdict;
 }
 
+/* the run-record slot of subflow i of connection conn_id in map
+ * (mpc_runs_up or mpc_runs_dn), or NULL */
+MPC_INLINE struct mpc_runs_slot *runs_slot(void *map, __u32 conn_id, __u32 i)
+{
+	__u32 key = conn_id * MPC_MAX_SUBFLOWS + (i & (MPC_MAX_SUBFLOWS - 1));
+
+	return bpf_map_lookup_elem(map, &key);
+}
+
 /* MPC_CF_MULTI upstream: record what subflow scr->sfi carried */
 __noinline int mpc_g_runs_rec(struct mpc_scratch *scr, struct mpc_conn *c,
 			      __u32 conn_id)
 {
 	struct mpc_runs_slot *rs;
-	__u32 key, i;
+	__u32 i;
 	int rc;
 
 	if (!scr || !c)
 		return 0;
 	i = scr->sfi & (MPC_MAX_SUBFLOWS - 1);
-	key = conn_id * MPC_MAX_SUBFLOWS + i;
-	rs = bpf_map_lookup_elem(&mpc_runs_up, &key);
+	rs = runs_slot(&mpc_runs_up, conn_id, i);
 	if (!rs)
 		return 0;
 	rc = mpc_multi_record(rs, c, &c->sf[i], scr->pkt.seg.seq,
@@ -155,7 +163,6 @@ __noinline int mpc_g_ackpt(struct mpc_scratch *scr, struct mpc_conn *c,
 {
 	struct mpc_runs_slot *rs;
 	struct mpc_multi_pt *out;
-	__u32 key;
 
 	if (!scr || !c)
 		return 0;
@@ -163,8 +170,7 @@ __noinline int mpc_g_ackpt(struct mpc_scratch *scr, struct mpc_conn *c,
 	out = &scr->pts[i];
 	out->pt = c->sf[i].up_ack;
 	out->block = MPC_MB_STALE;
-	key = conn_id * MPC_MAX_SUBFLOWS + i;
-	rs = bpf_map_lookup_elem(&mpc_runs_up, &key);
+	rs = runs_slot(&mpc_runs_up, conn_id, i);
 	if (!rs)
 		return 0;
 	/* not started yet (the peer sent nothing on the subflow since the
@@ -196,14 +202,10 @@ MPC_INLINE void mpc_dsn_sack(struct mpc_scratch *scr, const struct mpc_conn *c)
 	for (k = 0; k < MPC_RUNS_SACK_MAX; k++) {
 		if (k >= nb)
 			break;
-		scr->dsn_sack[k].start = MPC_RD32(s->opts,
-						  s->to.sack_off + k * 8,
-						  MPC_TCPOPT_MASK) -
-					 c->up_off;
-		scr->dsn_sack[k].end = MPC_RD32(s->opts,
-						s->to.sack_off + k * 8 + 4,
-						MPC_TCPOPT_MASK) -
-				       c->up_off;
+		scr->dsn_sack[k].start =
+			mpc_tcpopt_sack_left(s->opts, &s->to, k) - c->up_off;
+		scr->dsn_sack[k].end =
+			mpc_tcpopt_sack_right(s->opts, &s->to, k) - c->up_off;
 	}
 	scr->dsn_nb = (__u8)nb;
 }
@@ -213,7 +215,7 @@ __noinline int mpc_g_sack(struct mpc_scratch *scr, struct mpc_conn *c,
 			  __u32 conn_id)
 {
 	struct mpc_runs_slot *rs;
-	__u32 key, i, k;
+	__u32 i, k;
 	__u64 s1;
 	int n;
 
@@ -223,18 +225,16 @@ __noinline int mpc_g_sack(struct mpc_scratch *scr, struct mpc_conn *c,
 	if (!scr->dsn_nb)
 		return 0;
 	i = scr->sfi & (MPC_MAX_SUBFLOWS - 1);
-	key = conn_id * MPC_MAX_SUBFLOWS + i;
-	rs = bpf_map_lookup_elem(&mpc_runs_up, &key);
+	rs = runs_slot(&mpc_runs_up, conn_id, i);
 	if (!rs)
 		return 0;
-	s1 = MPC_ATOMIC_READ(&rs->seq);
-	if ((s1 & 1) || rs->tag != mpc_multi_tag(c))
+	if (!mpc_multi_read_begin(rs, c, &s1))
 		return 0;
 	n = mpc_runs_sack(&rs->q, scr->sfack.ack, scr->dsn_sack,
 			  scr->dsn_nb &
 				  (MPC_RUNS_SACK_MAX | (MPC_RUNS_SACK_MAX - 1)),
 			  scr->sf_sack, MPC_RUNS_SACK_MAX);
-	if (MPC_ATOMIC_READ(&rs->seq) != s1)
+	if (!mpc_multi_read_ok(rs, s1))
 		return 0;
 	for (k = 0; k < MPC_RUNS_SACK_MAX; k++) {
 		if ((int)k >= n)
@@ -251,6 +251,7 @@ struct mpc_pick_ctx {
 	struct mpc_conn *c;
 	__u32 conn_id;
 	__u32 dsn_ack;
+	__u32 acks; /* a pure ACK: every subflow's ACK point for the pick */
 	struct mpc_multi_pick pick;
 };
 
@@ -268,6 +269,8 @@ MPC_CALLBACK long mpc_pick_one(__u32 i, void *arg)
 	sf = &x->c->sf[i & (MPC_MAX_SUBFLOWS - 1)];
 	mpc_multi_sched_sf(sf, x->scr->now,
 			   &x->scr->sched[i & (MPC_MAX_SUBFLOWS - 1)]);
+	if (!x->acks)
+		return 0;
 	if (!(sf->flags & MPC_SF_ACTIVE)) {
 		pt->pt = sf->up_ack;
 		pt->block = MPC_MB_NONE;
@@ -300,7 +303,7 @@ MPC_CALLBACK long mpc_find_one(__u32 i, void *arg)
 {
 	struct mpc_find_ctx *x = arg;
 	struct mpc_runs_slot *rs;
-	__u32 key, k;
+	__u32 k;
 
 	if (i >= MPC_MAX_SUBFLOWS)
 		return 1;
@@ -308,8 +311,7 @@ MPC_CALLBACK long mpc_find_one(__u32 i, void *arg)
 	/* a dead or stalled subflow gets nothing: reinjected elsewhere */
 	if (!mpc_sched_usable(&x->scr->sched[k]))
 		return 0;
-	key = x->conn_id * MPC_MAX_SUBFLOWS + k;
-	rs = bpf_map_lookup_elem(&mpc_runs_dn, &key);
+	rs = runs_slot(&mpc_runs_dn, x->conn_id, k);
 	if (!rs)
 		return 0;
 	if (mpc_multi_find(rs, x->c, x->scr->dn_dsn, x->scr->pkt.seg.paylen,
@@ -325,14 +327,12 @@ __noinline int mpc_g_send(struct mpc_scratch *scr, struct mpc_conn *c,
 			  __u32 conn_id, __u32 t)
 {
 	struct mpc_runs_slot *rs;
-	__u32 key;
 	int rc = MPC_RUNS_E_FULL;
 
 	if (!scr || !c)
 		return 0;
 	t &= MPC_MAX_SUBFLOWS - 1;
-	key = conn_id * MPC_MAX_SUBFLOWS + t;
-	rs = bpf_map_lookup_elem(&mpc_runs_dn, &key);
+	rs = runs_slot(&mpc_runs_dn, conn_id, t);
 	if (rs)
 		scr->sfack.seq = mpc_multi_send(rs, c, &c->sf[t], scr->dn_dsn,
 						scr->pkt.seg.paylen, scr->now,
@@ -367,6 +367,9 @@ __noinline int mpc_g_down_pick(struct mpc_scratch *scr, struct mpc_conn *c,
 	scr->dsn_ack = x.dsn_ack;
 	scr->dn_dsn = scr->pkt.seg.seq + c->down_off;
 	mpc_dsn_sack(scr, c);
+	/* data goes where the scheduler says: only that subflow's ACK point
+	 * is needed (below); a pure ACK is picked by every subflow's */
+	x.acks = !scr->pkt.seg.paylen && !(scr->pkt.seg.flags & MPC_TH_FIN);
 	mpc_multi_pick_init(&x.pick);
 	MPC_LOOP(MPC_MAX_SUBFLOWS, mpc_pick_one, &x);
 	if (scr->pkt.seg.paylen) {
@@ -409,6 +412,8 @@ __noinline int mpc_g_down_pick(struct mpc_scratch *scr, struct mpc_conn *c,
 			ret = MPC_MD_ACK_STALE;
 	}
 	t &= MPC_MAX_SUBFLOWS - 1;
+	if (!x.acks)
+		mpc_g_ackpt(scr, c, conn_id, t);
 	scr->sfi = t;
 	scr->sfack.ack = scr->pts[t].pt;
 	scr->sfack.seq_fixed = 1;
@@ -437,8 +442,8 @@ MPC_CALLBACK long mpc_upsack_one(__u32 k, void *arg)
 	if (k >= MPC_RUNS_SACK_MAX || k >= s->to.sack_n ||
 	    x->n >= MPC_SF_ACK_SACK_MAX)
 		return 1;
-	b.start = MPC_RD32(s->opts, s->to.sack_off + k * 8, MPC_TCPOPT_MASK);
-	b.end = MPC_RD32(s->opts, s->to.sack_off + k * 8 + 4, MPC_TCPOPT_MASK);
+	b.start = mpc_tcpopt_sack_left(s->opts, &s->to, k);
+	b.end = mpc_tcpopt_sack_right(s->opts, &s->to, k);
 	m = mpc_multi_sack_dsn(x->rs, x->c, &b, scr->sf_sack,
 			       MPC_RUNS_SACK_MAX);
 	for (j = 0; j < MPC_RUNS_SACK_MAX; j++) {
@@ -462,13 +467,11 @@ __noinline int mpc_g_up_sack(struct mpc_scratch *scr, struct mpc_conn *c,
 			     __u32 conn_id)
 {
 	struct mpc_upsack_ctx x;
-	__u32 key;
 
 	if (!scr || !c)
 		return 0;
 	scr->upsack.n = 0;
-	key = conn_id * MPC_MAX_SUBFLOWS + (scr->sfi & (MPC_MAX_SUBFLOWS - 1));
-	x.rs = bpf_map_lookup_elem(&mpc_runs_dn, &key);
+	x.rs = runs_slot(&mpc_runs_dn, conn_id, scr->sfi);
 	if (!x.rs)
 		return 0;
 	x.scr = scr;
@@ -532,7 +535,7 @@ MPC_CALLBACK long mpc_inflight_one(__u32 i, void *arg)
 	struct mpc_inflight_ctx *x = arg;
 	struct mpc_runs_slot *rs;
 	struct mpc_subflow *sf;
-	__u32 key, k;
+	__u32 k;
 
 	if (i >= MPC_MAX_SUBFLOWS)
 		return 1;
@@ -542,8 +545,7 @@ MPC_CALLBACK long mpc_inflight_one(__u32 i, void *arg)
 	mpc_multi_sched_sf(sf, x->scr->now, &x->scr->sched[k]);
 	if (!mpc_sched_usable(&x->scr->sched[k]))
 		return 0;
-	key = x->conn_id * MPC_MAX_SUBFLOWS + k;
-	rs = bpf_map_lookup_elem(&mpc_runs_dn, &key);
+	rs = runs_slot(&mpc_runs_dn, x->conn_id, k);
 	if (rs && mpc_multi_in_flight(rs, x->c, sf, x->dsn)) {
 		x->found = 1;
 		return 1;
@@ -565,7 +567,7 @@ __noinline int mpc_g_synth_sack(struct mpc_scratch *scr, struct mpc_conn *c,
 	struct mpc_xlate_out *o;
 	struct mpc_runs_slot *rs;
 	struct mpc_seq_block b;
-	__u32 key, off;
+	__u32 off;
 
 	if (!scr || !c)
 		return 0;
@@ -573,17 +575,17 @@ __noinline int mpc_g_synth_sack(struct mpc_scratch *scr, struct mpc_conn *c,
 	off = o->optlen & 0x3c;
 	if (off + 12 > MPC_TCPOPT_MAXLEN)
 		return 0;
-	key = conn_id * MPC_MAX_SUBFLOWS + (scr->sfi & (MPC_MAX_SUBFLOWS - 1));
-	rs = bpf_map_lookup_elem(&mpc_runs_dn, &key);
+	rs = runs_slot(&mpc_runs_dn, conn_id, scr->sfi);
 	if (!rs ||
 	    !mpc_multi_held_block(rs, c, scr->pkt.seg.ack, o->data_ack, &b))
 		return 0;
+	scr->synth[0] = b.start - c->down_off;
+	scr->synth[1] = b.end - c->down_off;
 	MPC_WR8(o->opts, off, MPC_TCPOPT_MASK, MPC_TCPOPT_NOP);
 	MPC_WR8(o->opts, off + 1, MPC_TCPOPT_MASK, MPC_TCPOPT_NOP);
-	MPC_WR8(o->opts, off + 2, MPC_TCPOPT_MASK, MPC_TCPOPT_SACK);
-	MPC_WR8(o->opts, off + 3, MPC_TCPOPT_MASK, 2 + MPC_TCPOLEN_SACK_BLOCK);
-	MPC_WR32(o->opts, off + 4, MPC_TCPOPT_MASK, b.start - c->down_off);
-	MPC_WR32(o->opts, off + 8, MPC_TCPOPT_MASK, b.end - c->down_off);
+	if (mpc_tcpopt_put_sack(o->opts, off + 2, MPC_TCPOPT_MAXLEN, scr->synth,
+				1) < 0)
+		return 0;
 	o->optlen = (__u8)(off + 12);
 	return 1;
 }

@@ -133,6 +133,7 @@ struct mpc_scratch {
 	__u64 now;     /* multi: bpf_ktime_get_ns() */
 	struct mpc_sf_ack sfack;
 	struct mpc_sf_ack upsack; /* upstream, multi: the leg's SACK */
+	__u32 synth[2];		  /* upstream, multi: a synthesised block */
 	struct mpc_sched_sf sched[MPC_MAX_SUBFLOWS];
 	struct mpc_multi_pt pts[MPC_MAX_SUBFLOWS];
 	struct mpc_seq_block dsn_sack[MPC_RUNS_SACK_MAX];

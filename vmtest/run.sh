@@ -38,7 +38,7 @@ cd "$top"
 # test_explicit_multipath needs two links at rates TCG cannot carry (its
 # aggregation bounds); at 8 + 8 Mbit/s the client's path manager often
 # did not join in time on the host either: skipped, with the reason
-DEFAULT_E2E_ENV="SIZE=4M;NETEM_MBIT=8;LINK_MBIT=8;test_harness_mptcp:SIZE=16M;BIG=256M;PAR=10;V6_SIZE=4M;LOSS_SIZE=32M;KILL_SIZE=24M;KILL_RATE=16mbit;DATAPATHS=xdp tc;test_explicit_multipath:MULTI_SKIP=vmtest: the aggregation bounds need two links at rates TCG cannot carry; the multipath data path is verified on this kernel by fixture_runner and test_explicit_joins"
+DEFAULT_E2E_ENV="SIZE=4M;NETEM_MBIT=8;LINK_MBIT=8;test_harness_mptcp:SIZE=16M;BIG=256M;PAR=10;V6_SIZE=4M;LOSS_SIZE=32M;KILL_SIZE=24M;KILL_RATE=16mbit;DATAPATHS=xdp tc;test_explicit_multipath:MULTI_SKIP=vmtest: the aggregation bounds need two links at rates TCG cannot carry, the multipath data path is verified on this kernel by fixture_runner and test_explicit_joins"
 
 VMTEST_SMP=${VMTEST_SMP:-2}
 # TCG threading: single (default) = one host thread for all vCPUs, which

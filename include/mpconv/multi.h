@@ -69,6 +69,23 @@ MPC_INLINE __u32 mpc_multi_tag(const struct mpc_conn *c)
 }
 
 /*
+ * Seqcount readers: mpc_multi_read_begin() is false while the writer
+ * changes the slot or when the slot is not this connection's; the records
+ * read after it are valid if mpc_multi_read_ok(rs, seq) holds afterwards.
+ */
+MPC_INLINE bool mpc_multi_read_begin(const struct mpc_runs_slot *rs,
+				     const struct mpc_conn *c, __u64 *seq)
+{
+	*seq = MPC_ATOMIC_READ(&rs->seq);
+	return !(*seq & 1) && rs->tag == mpc_multi_tag(c);
+}
+
+MPC_INLINE bool mpc_multi_read_ok(const struct mpc_runs_slot *rs, __u64 seq)
+{
+	return MPC_ATOMIC_READ(&rs->seq) == seq;
+}
+
+/*
  * Writer: record what subflow sf carried. The first call for a connection
  * (stale tag) starts the records at the subflow's last ACK, with what the
  * subflow carried before the join as one linear run (sf->up_off). Returns
@@ -162,8 +179,7 @@ MPC_INLINE void mpc_multi_ack_point(const struct mpc_runs_slot *rs,
 
 	out->pt = sf->up_ack;
 	out->block = MPC_MB_STALE;
-	s1 = MPC_ATOMIC_READ(&rs->seq);
-	if ((s1 & 1) || rs->tag != mpc_multi_tag(c))
+	if (!mpc_multi_read_begin(rs, c, &s1))
 		return;
 	pt = mpc_runs_ack_point_sack(&rs->q, dsn_ack, sack, nb);
 	x.q = &rs->q;
@@ -171,7 +187,7 @@ MPC_INLINE void mpc_multi_ack_point(const struct mpc_runs_slot *rs,
 	x.dsn_ack = dsn_ack;
 	x.block = MPC_MB_NONE;
 	MPC_LOOP(MPC_RUNS_MAX, mpc__block_run, &x);
-	if (MPC_ATOMIC_READ(&rs->seq) != s1)
+	if (!mpc_multi_read_ok(rs, s1))
 		return;
 	out->block = x.block;
 	if (sf->up_nxt && mpc_after(pt, sf->up_nxt))
@@ -413,15 +429,13 @@ MPC_INLINE int mpc_multi_sack_dsn(const struct mpc_runs_slot *rs,
 				  const struct mpc_seq_block *b,
 				  struct mpc_seq_block *out, int max)
 {
-	__u64 s1 = MPC_ATOMIC_READ(&rs->seq);
+	__u64 s1;
 	int n;
 
-	if ((s1 & 1) || rs->tag != mpc_multi_tag(c))
+	if (!mpc_multi_read_begin(rs, c, &s1))
 		return 0;
 	n = mpc_runs_to_dsn(&rs->q, b, out, max);
-	if (MPC_ATOMIC_READ(&rs->seq) != s1)
-		return 0;
-	return n;
+	return mpc_multi_read_ok(rs, s1) ? n : 0;
 }
 
 /* is DSN dsn out on this subflow, sent and not yet acknowledged there?
@@ -430,11 +444,11 @@ MPC_INLINE bool mpc_multi_in_flight(const struct mpc_runs_slot *rs,
 				    const struct mpc_conn *c,
 				    const struct mpc_subflow *sf, __u32 dsn)
 {
-	__u64 s1 = MPC_ATOMIC_READ(&rs->seq);
+	__u64 s1;
 	bool hit = false;
 	__u32 i;
 
-	if ((s1 & 1) || rs->tag != mpc_multi_tag(c))
+	if (!mpc_multi_read_begin(rs, c, &s1))
 		return false;
 	for (i = 0; i < MPC_RUNS_MAX; i++) {
 		const struct mpc_run *r = &rs->q.r[i];
@@ -447,7 +461,7 @@ MPC_INLINE bool mpc_multi_in_flight(const struct mpc_runs_slot *rs,
 			break;
 		}
 	}
-	return hit && MPC_ATOMIC_READ(&rs->seq) == s1;
+	return hit && mpc_multi_read_ok(rs, s1);
 }
 
 /*
@@ -459,11 +473,11 @@ MPC_INLINE bool mpc_multi_held_block(const struct mpc_runs_slot *rs,
 				     const struct mpc_conn *c, __u32 ack,
 				     __u32 data_ack, struct mpc_seq_block *out)
 {
-	__u64 s1 = MPC_ATOMIC_READ(&rs->seq);
+	__u64 s1;
 	__u32 i, lo;
 	bool hit = false;
 
-	if ((s1 & 1) || rs->tag != mpc_multi_tag(c))
+	if (!mpc_multi_read_begin(rs, c, &s1))
 		return false;
 	for (i = 0; i < MPC_RUNS_MAX; i++) {
 		const struct mpc_run *r = &rs->q.r[i];
@@ -481,7 +495,7 @@ MPC_INLINE bool mpc_multi_held_block(const struct mpc_runs_slot *rs,
 		hit = mpc_before(out->start, out->end);
 		break;
 	}
-	return hit && MPC_ATOMIC_READ(&rs->seq) == s1;
+	return hit && mpc_multi_read_ok(rs, s1);
 }
 
 #endif /* MPCONV_MULTI_H */

@@ -523,18 +523,10 @@ MPC_INLINE void mpc_xlate_down(const struct mpc_conn *c,
 			MPC_WR8(o->opts, off, MPC_TCPOPT_MASK, MPC_TCPOPT_NOP);
 			MPC_WR8(o->opts, off + 1, MPC_TCPOPT_MASK,
 				MPC_TCPOPT_NOP);
-			MPC_WR8(o->opts, off + 2, MPC_TCPOPT_MASK,
-				MPC_TCPOPT_SACK);
-			MPC_WR8(o->opts, off + 3, MPC_TCPOPT_MASK,
-				2 + n * MPC_TCPOLEN_SACK_BLOCK);
-			edges_off = off + 4;
-			for (k = 0; k < 2 * MPC_SF_ACK_SACK_MAX; k++) {
-				if (k >= n * 2)
-					break;
-				MPC_WR32(o->opts, edges_off + k * 4,
-					 MPC_TCPOPT_MASK, sa->blk[k]);
-			}
-			off = edges_off + n * MPC_TCPOLEN_SACK_BLOCK;
+			w = mpc_tcpopt_put_sack(o->opts, off + 2,
+						MPC_TCPOPT_MAXLEN, sa->blk, n);
+			if (w > 0)
+				off += 2 + (__u32)w;
 		}
 	} else if (s->to.flags & MPC_TO_SACK) {
 		off += mpc_tcpopt_put_nops(o->opts, off, MPC_TCPOPT_MAXLEN);

@@ -115,6 +115,7 @@ export TOPO_SERVER_MPTCP TOPO_SERVER_DEFAULT_ROUTE TOPO_EXT_ON_LO TOPO_CC \
 
 TOPO_TMP=${TOPO_TMP:-}
 _TOPO_TRAPS=0
+_TOPO_BPFFS_WAS=0 # 1: bpffs was mounted before topo_create
 _TOPO_CLEANUP=()
 XFER_PORT_NEXT=${XFER_PORT_NEXT:-20000}
 TEST_FAILS=0
@@ -472,6 +473,14 @@ topo_destroy() {
 	for ns in "${nss[@]}"; do
 		_ns_exists "$ns" && warn "namespace $ns still present"
 	done
+	# bpffs: an agent mounts it when it is missing; a test that found it
+	# unmounted leaves it unmounted (only the kernel's own maps.debug and
+	# progs.debug may be in it then, else something leaked: left for the
+	# leak check of tests/run-all.sh to report)
+	if [ "$_TOPO_BPFFS_WAS" = 0 ] && _bpffs_mounted &&
+		[ -z "$(ls -A /sys/fs/bpf | grep -vx -e maps.debug -e progs.debug)" ]; then
+		umount /sys/fs/bpf 2>/dev/null || warn "could not unmount /sys/fs/bpf"
+	fi
 	if [ -n "$TOPO_TMP" ] && [ -d "$TOPO_TMP" ]; then
 		if [ "${KEEP_TMP:-0}" = 1 ]; then
 			warn "kept $TOPO_TMP"
@@ -480,6 +489,11 @@ topo_destroy() {
 		fi
 	fi
 	return 0
+}
+
+# is /sys/fs/bpf a bpffs mount?
+_bpffs_mounted() {
+	[ "$(stat -f -c %T /sys/fs/bpf 2>/dev/null)" = bpf_fs ]
 }
 
 # topo_reap_stale: delete mpc-<pid>-* namespaces whose <pid> is not alive
@@ -587,6 +601,7 @@ topo_create() {
 	done
 	topo_traps
 	_topo_tmp
+	_bpffs_mounted && _TOPO_BPFFS_WAS=1
 	local ns
 	for ns in "$NS_CLIENT" "$NS_CONV" "$NS_SERVER"; do
 		_ns_exists "$ns" && die "namespace $ns already exists"

@@ -54,6 +54,8 @@
 
 #include <cmocka.h>
 
+#include "sim_util.h"
+
 #include "mpconv/compat.h"
 
 /*
@@ -735,17 +737,8 @@ static struct {
 
 static unsigned int rnd(struct sim *s, unsigned int n)
 {
-	s->r ^= s->r << 13;
-	s->r ^= s->r >> 7;
-	s->r ^= s->r << 17;
-	return (unsigned int)(s->r % n);
+	return sim_rnd(&s->r, n);
 }
-
-#define SIM_FAIL(s, ...)                               \
-	do {                                           \
-		print_error("seed %llu: ", (s)->seed); \
-		fail_msg(__VA_ARGS__);                 \
-	} while (0)
 
 static void net_push(struct sim_pkt *q, int *n, const struct sim_pkt *g)
 {

@@ -28,6 +28,8 @@
 
 #include <cmocka.h>
 
+#include "sim_util.h"
+
 #include "mpconv/runs.h"
 
 /* ---- hand-made cases ------------------------------------------------ */
@@ -257,17 +259,8 @@ static struct {
 
 static unsigned int rnd(struct sim *s, unsigned int n)
 {
-	s->r ^= s->r << 13;
-	s->r ^= s->r >> 7;
-	s->r ^= s->r << 17;
-	return (unsigned int)(s->r % n);
+	return sim_rnd(&s->r, n);
 }
-
-#define SIM_FAIL(s, ...)                               \
-	do {                                           \
-		print_error("seed %llu: ", (s)->seed); \
-		fail_msg(__VA_ARGS__);                 \
-	} while (0)
 
 /* the true DSN of subflow byte x on subflow k, or -1 if never sent */
 static long long sim_true_dsn(const struct sim_sf *f, __u32 x)
