@@ -129,6 +129,9 @@ struct conv_conn {
 	/* teardown */
 	bool sf_fin_rcvd, sf_fin_sent, user_acked;
 	uint32_t cli_fin_seq; /* seq after the client's subflow FIN */
+	/* multipath: the last hole filled per subflow (fill_hole()) */
+	uint32_t fill_seq[MPC_MAX_SUBFLOWS];
+	uint64_t fill_ns[MPC_MAX_SUBFLOWS];
 };
 
 static uint64_t now_ns(void)
@@ -1216,7 +1219,7 @@ static int join_install(struct conv *cv, struct conv_conn *c,
 	sf->dn_nxt = j->iss + 1;
 	sf->dn_una = j->iss + 1;
 	sf->srtt_us = sf->rate = sf->dl_bytes = 0;
-	sf->dl_ns = sf->ack_ns = 0;
+	sf->dl_ns = sf->tx_ns = 0;
 	sf->up_bytes = sf->down_bytes = sf->acks = 0;
 	/* this subflow's timestamp clock onto the leg's (the first
 	 * subflow's): the peer's newest TSval there, aged by the time since
@@ -1233,11 +1236,8 @@ static int join_install(struct conv *cv, struct conv_conn *c,
 			m->leg_tsval_hi = m->up_tsval + m->sf[0].ts_off;
 	}
 	__atomic_store_n(&sf->family, j->family, __ATOMIC_RELEASE);
-	/* the first subflow's scheduler clocks start now: nothing measured
-	 * them while it was alone (the data path stamps with the same
-	 * monotonic clock) */
-	if (!(m->flags & MPC_CF_MULTI))
-		m->sf[0].ack_ns = now;
+	/* the first subflow's stall clock (tx_ns) stays 0 until the data
+	 * path sends there as a MULTI connection (multi.h) */
 	__atomic_fetch_or(&m->flags, MPC_CF_MULTI, __ATOMIC_SEQ_CST);
 	key_from(&k, &j->cli, j->cport, &j->svc, j->sport, j->family);
 	f.sf = (uint8_t)slot;
@@ -1990,6 +1990,70 @@ static void on_signal(struct conv *cv, struct conv_conn *c,
 	cv->st.mp_prio++;
 }
 
+/*
+ * MPC_SLOW_FILL: subflow i has a hole at the peer's ACK s->ack whose data
+ * the peer got on another subflow (include/mpconv/multi.h
+ * mpc_multi_dead_hole: the server resent it while this subflow stalled,
+ * and will not send it again). TCP on the peer's side holds everything
+ * above the hole, so the subflow would be stuck for good. Fill it: the
+ * same subflow bytes again, zeros mapped to the DSNs they had (dsn: all
+ * below the peer's DATA_ACK), which the peer's MPTCP discards as old data
+ * (RFC 8684 3.3: data is delivered by its DSN once; DSS checksums are not
+ * negotiated by this converter, so the content is not checked). One
+ * segment per call, at most one per subflow and hole every 5 ms: each
+ * duplicate ACK of the peer asks again until the hole is gone.
+ */
+#define FILL_MAX 1400
+#define FILL_GAP_NS 5000000ull
+
+static void fill_hole(struct conv *cv, struct conv_conn *c,
+		      const struct mpc_tcp_seg *s, unsigned int i, uint32_t dsn,
+		      uint32_t len)
+{
+	static const uint8_t zeros[FILL_MAX];
+	const struct mpc_conn *m = &cv->conns_mem[conn_id(cv, c)];
+	const struct mpc_subflow *sf;
+	struct mpc_tcp_seg o;
+	struct mpc_ip l, r;
+	uint32_t off = 0, cap;
+	uint64_t now = now_ns();
+
+	i &= MPC_MAX_SUBFLOWS - 1;
+	sf = &m->sf[i];
+	if (!c->mptcp || !(sf->flags & MPC_SF_ACTIVE) || !len ||
+	    (c->state != MPC_CS_ESTABLISHED && c->state != MPC_CS_CLOSING))
+		return;
+	if (c->fill_seq[i] == s->ack && now - c->fill_ns[i] < FILL_GAP_NS)
+		return;
+	cap = m->mss_down > 40 + 536 ? m->mss_down - 40u : 536u;
+	if (cap > FILL_MAX)
+		cap = FILL_MAX;
+	if (len > cap)
+		len = cap;
+	conn_sync_ts(c, m);
+	mpc_ip_from_words(&l, sf->local, sf->family);
+	mpc_ip_from_words(&r, sf->remote, sf->family);
+	seg_addr(&o, sf->family, &l, sf->lport, &r, sf->rport);
+	o.seq = s->ack;
+	o.ack = sf->up_ack;
+	o.flags = MPC_TH_ACK;
+	o.win = 65535 >> (c->sopt.has_ws && c->copt.has_ws ? c->sopt.ws : 0);
+	if (m->flags & MPC_CF_SF_TS)
+		off = put_ts(o.opts, off, c->sopt.tsval,
+			     (s->to.flags & MPC_TO_TS) ? s->to.tsval
+						       : c->cli_ts);
+	off += (uint32_t)put_dss(o.opts, off, true, m->max_leg_ack - m->up_off,
+				 true, dsn, s->ack - sf->iss, (uint16_t)len,
+				 false);
+	opts_finish(&o, off);
+	o.data = zeros;
+	o.dlen = len;
+	send_seg(cv, &o);
+	c->fill_seq[i] = s->ack;
+	c->fill_ns[i] = now;
+	cv->st.hole_filled++;
+}
+
 /* after DEAD: answer stragglers so the peers can finish */
 static void on_closed(struct conv *cv, struct conv_conn *c,
 		      struct mpc_tcp_seg *s)
@@ -2067,6 +2131,10 @@ void conv_slow(struct conv *cv, const struct mpc_slow_hdr *h,
 		break;
 	case MPC_SLOW_CLOSED:
 		on_closed(cv, c, &s);
+		break;
+	case MPC_SLOW_FILL:
+		if (h->sf < MPC_MAX_SUBFLOWS)
+			fill_hole(cv, c, &s, h->sf, h->arg0, h->arg1);
 		break;
 	default:
 		break;

@@ -60,6 +60,8 @@ MPC_INLINE int to_agent(void *ctx, const bool xdp, struct mpc_scratch *scr,
 	h->l3_off = scr->pkt.l3_off;
 	h->why = why;
 	h->sf = sf;
+	h->arg0 = reason == MPC_SLOW_FILL ? scr->fill_dsn : 0;
+	h->arg1 = reason == MPC_SLOW_FILL ? scr->fill_len : 0;
 	h->_pad = 0;
 	h->ts_ns = bpf_ktime_get_ns();
 	if (cap == 0 || cap > MPC_SLOW_SNAPLEN)
@@ -282,13 +284,18 @@ MPC_CALLBACK long mpc_pick_one(__u32 i, void *arg)
 }
 
 /* the scheduler's choice for the server's next `len` bytes (sched.h),
- * over scr->sched[]; -1 if no subflow is usable */
+ * over scr->sched[]; when none is usable, a stalled one that may come
+ * back (mpc_sched_fallback), else -1 */
 __noinline int mpc_g_sched(struct mpc_scratch *scr, __u32 policy, __u32 len)
 {
+	int k;
+
 	if (!scr)
 		return -1;
-	return mpc_sched_pick(scr->sched, MPC_MAX_SUBFLOWS, policy,
-			      len ? len : 1);
+	k = mpc_sched_pick(scr->sched, MPC_MAX_SUBFLOWS, policy, len ? len : 1);
+	if (k < 0)
+		k = mpc_sched_fallback(scr->sched, MPC_MAX_SUBFLOWS);
+	return k;
 }
 
 struct mpc_find_ctx {
@@ -296,28 +303,36 @@ struct mpc_find_ctx {
 	struct mpc_conn *c;
 	__u32 conn_id;
 	__u32 found; /* subflow, or MPC_MAX_SUBFLOWS */
+	__u32 seq;   /* its subflow seq there */
 };
 
-/* did subflow i carry the server's resent data? (bpf_loop callback) */
+/* did subflow i carry the server's resent data? A usable subflow that did
+ * ends the search; a stalled or LOST one is kept unless a usable one
+ * turns up (a reinjected copy). (bpf_loop callback) */
 MPC_CALLBACK long mpc_find_one(__u32 i, void *arg)
 {
 	struct mpc_find_ctx *x = arg;
 	struct mpc_runs_slot *rs;
-	__u32 k;
+	__u32 k, seq = 0;
+	bool usable;
 
 	if (i >= MPC_MAX_SUBFLOWS)
 		return 1;
 	k = i & (MPC_MAX_SUBFLOWS - 1);
-	/* a dead or stalled subflow gets nothing: reinjected elsewhere */
-	if (!mpc_sched_usable(&x->scr->sched[k]))
+	if (!(x->scr->sched[k].flags & MPC_SCHED_F_ACTIVE))
+		return 0;
+	usable = mpc_sched_usable(&x->scr->sched[k]);
+	if (!usable && x->found < MPC_MAX_SUBFLOWS)
 		return 0;
 	rs = runs_slot(&mpc_runs_dn, x->conn_id, k);
 	if (!rs)
 		return 0;
+	mpc_multi_dn_begin(rs, x->c, &x->c->sf[k]);
 	if (mpc_multi_find(rs, x->c, x->scr->dn_dsn, x->scr->pkt.seg.paylen,
-			   &x->scr->sfack.seq)) {
+			   &seq)) {
 		x->found = k;
-		return 1;
+		x->seq = seq;
+		return usable ? 1 : 0;
 	}
 	return 0;
 }
@@ -340,6 +355,28 @@ __noinline int mpc_g_send(struct mpc_scratch *scr, struct mpc_conn *c,
 	else
 		scr->sfack.seq = c->sf[t].dn_nxt;
 	return rc;
+}
+
+/* the server's resent data into the peer's hole on subflow t, if that
+ * breaks a circular wait (multi.h mpc_multi_resend_at_hole): its subflow
+ * seq into scr->sfack; 1 if so */
+__noinline int mpc_g_resend_hole(struct mpc_scratch *scr, struct mpc_conn *c,
+				 __u32 conn_id, __u32 t)
+{
+	struct mpc_runs_slot *rs;
+	__u32 seq = 0;
+
+	if (!scr || !c)
+		return 0;
+	t &= MPC_MAX_SUBFLOWS - 1;
+	rs = runs_slot(&mpc_runs_dn, conn_id, t);
+	if (!rs || !mpc_multi_resend_at_hole(rs, c, &c->sf[t], scr->dn_dsn,
+					     scr->pkt.seg.paylen, &seq))
+		return 0;
+	scr->sfack.seq = seq;
+	if (!c->sf[t].tx_ns)
+		c->sf[t].tx_ns = scr->now;
+	return 1;
 }
 
 /*
@@ -377,27 +414,64 @@ __noinline int mpc_g_down_pick(struct mpc_scratch *scr, struct mpc_conn *c,
 		f.c = c;
 		f.conn_id = conn_id;
 		f.found = MPC_MAX_SUBFLOWS;
+		f.seq = 0;
+		k = -1;
 		if (mpc_before(scr->dn_dsn, c->down_snd_nxt))
 			MPC_LOOP(MPC_MAX_SUBFLOWS, mpc_find_one, &f);
+		if (f.found < MPC_MAX_SUBFLOWS &&
+		    !mpc_sched_usable(
+			    &scr->sched[f.found & (MPC_MAX_SUBFLOWS - 1)])) {
+			/* its first subflow stalled: elsewhere if anything
+			 * else works (that one may keep a hole, which the
+			 * agent fills if it comes back: MPC_SLOW_FILL) */
+			k = mpc_sched_pick(scr->sched, MPC_MAX_SUBFLOWS,
+					   c->sched, scr->pkt.seg.paylen);
+			if (k >= 0)
+				f.found = MPC_MAX_SUBFLOWS;
+		}
 		if (f.found < MPC_MAX_SUBFLOWS) {
-			t = f.found;
-			ret = MPC_MD_RESENT;
+			t = f.found & (MPC_MAX_SUBFLOWS - 1);
+			scr->sfack.seq = f.seq;
+			if (!c->sf[t].tx_ns)
+				c->sf[t].tx_ns = scr->now;
+			ret = mpc_g_resend_hole(scr, c, conn_id, t)
+				      ? MPC_MD_HOLE
+				      : MPC_MD_RESENT;
 		} else {
 			/* the scheduler's choice for this segment, but the
 			 * subflow of the previous one keeps it while its
 			 * expected arrival is within MPC_MULTI_STICKY_US of
 			 * the best: longer runs of contiguous DSNs (fewer
 			 * run records), no ping-pong between equal links */
-			k = mpc_g_sched(scr, c->sched, scr->pkt.seg.paylen);
+			if (k < 0)
+				k = mpc_g_sched(scr, c->sched,
+						scr->pkt.seg.paylen);
 			t = k < 0 ? 0 : (__u32)k;
 			if (mpc_multi_stick(scr->sched, c->dn_cur, t,
 					    scr->pkt.seg.paylen))
 				t = c->dn_cur & (MPC_MAX_SUBFLOWS - 1);
+			ret = MPC_MD_NEW;
+			if (mpc_before(scr->dn_dsn, c->down_snd_nxt) &&
+			    mpc_g_resend_hole(scr, c, conn_id, t)) {
+				ret = MPC_MD_HOLE;
+			} else if (mpc_g_send(scr, c, conn_id, t) ==
+				   MPC_RUNS_E_FULL) {
+				/* sent unrecorded, its loss could never be
+				 * repaired: another subflow with room in its
+				 * records, else dropped (the server resends) */
+				scr->sched[t & (MPC_MAX_SUBFLOWS - 1)].flags |=
+					MPC_SCHED_F_DOWN;
+				k = mpc_g_sched(scr, c->sched,
+						scr->pkt.seg.paylen);
+				if (k < 0 || (__u32)k == t ||
+				    mpc_g_send(scr, c, conn_id, (__u32)k) ==
+					    MPC_RUNS_E_FULL)
+					return MPC_MD_FULL;
+				t = (__u32)k & (MPC_MAX_SUBFLOWS - 1);
+			}
 			c->dn_cur = t;
-			ret = mpc_g_send(scr, c, conn_id, t) == MPC_RUNS_E_FULL
-				      ? MPC_MD_UNRECORDED
-				      : MPC_MD_NEW;
-			if (mpc_before(scr->dn_dsn, c->down_snd_nxt))
+			if (ret == MPC_MD_NEW &&
+			    mpc_before(scr->dn_dsn, c->down_snd_nxt))
 				ret = MPC_MD_REINJECTED;
 		}
 	} else if (scr->pkt.seg.flags & MPC_TH_FIN) {
@@ -486,11 +560,14 @@ __noinline int mpc_g_up_sack(struct mpc_scratch *scr, struct mpc_conn *c,
  * MPC_CF_MULTI, before the translation: downstream, the subflow, its seq
  * and ACK (mpc_g_down_pick); upstream, the peer's SACK in leg space. In
  * global functions, with their counters, so that the verifier follows
- * them once rather than once per path through mpc_main().
+ * them once rather than once per path through mpc_main(). Returns 1 when
+ * the segment must be dropped (MPC_MD_FULL).
  */
 __noinline int mpc_g_multi_pre(struct mpc_scratch *scr, struct mpc_conn *c,
 			       __u32 conn_id, struct mpc_stats *st)
 {
+	int md;
+
 	if (!scr || !c || !st)
 		return 0;
 	scr->now = bpf_ktime_get_ns();
@@ -500,7 +577,8 @@ __noinline int mpc_g_multi_pre(struct mpc_scratch *scr, struct mpc_conn *c,
 			mpc_g_up_sack(scr, c, conn_id);
 		return 0;
 	}
-	switch (mpc_g_down_pick(scr, c, conn_id)) {
+	md = mpc_g_down_pick(scr, c, conn_id);
+	switch (md) {
 	case MPC_MD_ACK_STALE:
 		st->multi_ack_stale++;
 		break;
@@ -510,8 +588,11 @@ __noinline int mpc_g_multi_pre(struct mpc_scratch *scr, struct mpc_conn *c,
 	case MPC_MD_REINJECTED:
 		st->multi_dn_reinjected++;
 		break;
-	case MPC_MD_UNRECORDED:
-		st->multi_dn_unrecorded++;
+	case MPC_MD_FULL:
+		st->multi_dn_full++;
+		return 1;
+	case MPC_MD_HOLE:
+		st->multi_dn_hole++;
 		break;
 	default:
 		break;
@@ -590,6 +671,29 @@ __noinline int mpc_g_synth_sack(struct mpc_scratch *scr, struct mpc_conn *c,
 	return 1;
 }
 
+/* the peer's ACK and its lowest SACK left edge above it on subflow sf:
+ * the size of the hole there (conn.h sack_lo; mpc_g_resend_hole) */
+__noinline int mpc_g_note_sack(struct mpc_scratch *scr, struct mpc_subflow *sf)
+{
+	const struct mpc_seg *s;
+	__u32 k, l, lo;
+
+	if (!scr || !sf)
+		return 0;
+	s = &scr->pkt.seg;
+	lo = s->ack;
+	for (k = 0; k < MPC_RUNS_SACK_MAX; k++) {
+		if (k >= s->to.sack_n)
+			break;
+		l = mpc_tcpopt_sack_left(s->opts, &s->to, k);
+		if (mpc_after(l, s->ack) && (lo == s->ack || mpc_before(l, lo)))
+			lo = l;
+	}
+	sf->sack_ack = s->ack;
+	sf->sack_lo = lo;
+	return 0;
+}
+
 /*
  * MPC_CF_MULTI upstream, after the translation: the run record of the
  * peer's data, and what its ACK says about our data on the subflow.
@@ -639,19 +743,54 @@ __noinline int mpc_g_multi_up(struct mpc_scratch *scr, struct mpc_conn *c,
 			if (mpc_g_synth_sack(scr, c, conn_id))
 				st->multi_up_sack_synth++;
 		} else if (scr->out.win == c->up_win_last) {
-			if (s->flags & MPC_TH_ACK)
+			if (s->flags & MPC_TH_ACK) {
 				mpc_multi_observe_ack(c, sf, s->ack,
 						      s->to.flags & MPC_TO_TS,
 						      s->to.tsecr, scr->now);
+				mpc_g_note_sack(scr, sf);
+			}
 			st->multi_up_dupack_held++;
 			return 1;
 		}
 	}
-	if (s->flags & MPC_TH_ACK)
+	if (s->flags & MPC_TH_ACK) {
 		mpc_multi_observe_ack(c, sf, s->ack, s->to.flags & MPC_TO_TS,
 				      s->to.tsecr, scr->now);
+		mpc_g_note_sack(scr, sf);
+	}
 	c->up_win_last = scr->out.win;
 	return 0;
+}
+
+/*
+ * MPC_CF_MULTI upstream: the peer's ACK on this subflow stops at a hole
+ * (it SACKs data above) whose data, by its DATA_ACK, it has already
+ * received on another subflow (resent there while this one stalled). The
+ * server will never send those bytes again, and TCP on the peer's side
+ * holds everything above the hole: the subflow is stuck for good unless
+ * something fills it. scr->fill*: for the agent, which sends that range
+ * again with an acknowledged (so discarded) mapping (MPC_SLOW_FILL).
+ */
+__noinline int mpc_g_hole(struct mpc_scratch *scr, struct mpc_conn *c,
+			  __u32 conn_id, struct mpc_stats *st)
+{
+	const struct mpc_seg *s;
+	struct mpc_runs_slot *rs;
+
+	if (!scr || !c || !st)
+		return 0;
+	scr->fill = 0;
+	s = &scr->pkt.seg;
+	if (s->paylen || !(s->flags & MPC_TH_ACK) ||
+	    !(s->to.flags & MPC_TO_SACK) || !(scr->out.flags & MPC_TH_ACK))
+		return 0;
+	rs = runs_slot(&mpc_runs_dn, conn_id, scr->sfi);
+	if (!rs || !mpc_multi_dead_hole(rs, c, s->ack, scr->out.data_ack,
+					&scr->fill_dsn, &scr->fill_len))
+		return 0;
+	scr->fill = 1;
+	st->multi_up_hole++;
+	return 1;
 }
 
 __noinline int mpc_g_build(struct mpc_scratch *scr)
@@ -786,8 +925,8 @@ MPC_INLINE int mpc_main(void *ctx, const bool xdp)
 	scr->sfi = scr->up ? sfi : 0;
 	scr->multi = (conn->flags & (MPC_CF_MULTI | MPC_CF_PLAIN)) ==
 		     MPC_CF_MULTI;
-	if (scr->multi)
-		mpc_g_multi_pre(scr, conn, conn_id, st);
+	if (scr->multi && mpc_g_multi_pre(scr, conn, conn_id, st))
+		return drop(xdp, st, MPC_DROP_RUNS_FULL);
 	mpc_g_xlate(scr, conn);
 
 	if (scr->out.verdict == MPC_XV_SLOW) {
@@ -810,6 +949,8 @@ MPC_INLINE int mpc_main(void *ctx, const bool xdp)
 		st->nonlinear_map++;
 	st->sack_trimmed += scr->out.sack_dropped;
 
+	if (scr->multi && scr->up && mpc_g_hole(scr, conn, conn_id, st))
+		to_agent(ctx, xdp, scr, st, MPC_SLOW_FILL, conn_id, 0, sfi);
 	if (scr->multi && scr->up && mpc_g_multi_up(scr, conn, conn_id, st)) {
 		mpc_observe_up(conn, &conn->sf[sfi], &p->seg, &scr->out,
 			       bpf_ktime_get_coarse_ns());

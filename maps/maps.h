@@ -128,9 +128,13 @@ struct mpc_scratch {
 	__u8 sfi;      /* subflow index */
 	__u8 multi;    /* downstream, MPC_CF_MULTI: sfack holds the ACK */
 	__u8 dsn_nb;   /* blocks in dsn_sack */
-	__u32 dsn_ack; /* downstream, multi: the leg ACK as a DSN */
-	__u32 dn_dsn;  /* downstream, multi: DSN of the segment */
-	__u64 now;     /* multi: bpf_ktime_get_ns() */
+	__u8 fill;     /* upstream, multi: a hole for the agent to fill */
+	__u8 _pad[3];
+	__u32 fill_dsn; /* ... the DSN our data there had (acknowledged) */
+	__u32 fill_len; /* ... bytes of it from the peer's subflow ACK on */
+	__u32 dsn_ack;	/* downstream, multi: the leg ACK as a DSN */
+	__u32 dn_dsn;	/* downstream, multi: DSN of the segment */
+	__u64 now;	/* multi: bpf_ktime_get_ns() */
 	struct mpc_sf_ack sfack;
 	struct mpc_sf_ack upsack; /* upstream, multi: the leg's SACK */
 	__u32 synth[2];		  /* upstream, multi: a synthesised block */

@@ -268,6 +268,12 @@ add_result() {
 }
 
 SPLAT_RE='WARNING:|BUG:|KASAN|UBSAN|Oops|general protection|refcount_t:|Kernel panic|kernel BUG'
+# splats of the emulator, not of the guest's code: reported in full, not
+# counted (vmtest/README.md "Known emulator artifacts"). One so far: a
+# single-step debug trap (DR6.BS) taken in kernel mode, which the kernel
+# itself never arms outside kprobes/kgdb (neither is used here) and which
+# an eBPF program or a process without ptrace cannot arm
+SPLAT_KNOWN_RE='WARNING: CPU: [0-9]+ PID: [0-9]+ at arch/x86/kernel/traps\.c:[0-9]+ exc_debug_kernel\+'
 VERIFIER_RE='BEGIN PROG LOAD LOG|failed to load program|failed to load object|Permission denied.*verifier|processed [0-9]+ insns .* (R[0-9]|invalid)'
 
 # run_kernel PKG
@@ -384,7 +390,12 @@ run_kernel() {
 	# kernel splats: the guest's dmesg (written last); without it the
 	# check could not run, which is a failure, not a pass
 	if [ -s "$res/dmesg.txt" ] && grep -q 'Linux version' "$res/dmesg.txt"; then
-		splats=$(grep -a -E "$SPLAT_RE" "$res/dmesg.txt" || true)
+		splats=$(grep -a -E "$SPLAT_RE" "$res/dmesg.txt" | grep -a -v -E "$SPLAT_KNOWN_RE" || true)
+		if grep -a -q -E "$SPLAT_KNOWN_RE" "$res/dmesg.txt"; then
+			echo "----- $krel: known emulator artifact in dmesg (not counted, vmtest/README.md) -----"
+			grep -a -E -A30 "$SPLAT_KNOWN_RE" "$res/dmesg.txt" | head -n 60
+			echo "-----"
+		fi
 		if [ -n "$splats" ]; then
 			add_result "$krel" kernel dmesg-splat-check FAIL 0 "$(printf '%s' "$splats" | head -n1 | sed 's/^\[[^]]*\] //' | head -c 120)"
 			echo "----- $krel: kernel splats in dmesg -----"

@@ -50,13 +50,20 @@ struct mpc_stats {
 	__u64 multi_ack_stale;	   /* run records busy or not started: the
 				  * subflow's previous ACK was repeated */
 	__u64 multi_dn_resent; /* server's resent data, at its first place */
-	__u64 multi_dn_reinjected;  /* ... on another subflow (first stalled) */
-	__u64 multi_dn_unrecorded;  /* no down run record left: sent anyway */
+	__u64 multi_dn_reinjected; /* ... on another subflow (first stalled) */
+	__u64 multi_dn_full; /* server data dropped: no down run record left
+			      * on any usable subflow (the server resends it
+			      * once ACKs released records) */
 	__u64 multi_up_dupack_held; /* peer's pure ACKs that changed nothing
 				     * for the leg while the DSN it waits for
 				     * is on its way: not forwarded */
 	__u64 multi_up_sack_synth;  /* ... and with that DSN lost before the
 				    * converter: a leg SACK synthesised */
+	__u64 multi_dn_hole;	    /* server's resent data sent into the peer's
+			      * subflow hole (multi.h resend_at_hole) */
+	__u64 multi_up_hole; /* peer's ACKs showing a subflow hole whose data
+			      * it has from another subflow: the agent fills
+			      * it (MPC_SLOW_FILL) */
 };
 
 /*
@@ -115,6 +122,7 @@ struct mpc_agent_stats {
 	__u64 tx_errors;   /* raw socket send failures */
 	__u64 adopted;	   /* connections re-adopted after a restart */
 	__u64 fin_reacked; /* repeated server FIN after the close, ACKed */
+	__u64 hole_filled; /* multipath: subflow holes filled (MPC_SLOW_FILL) */
 };
 
 /* slow path: why the agent gets a packet (struct mpc_slow_hdr.reason) */
@@ -127,6 +135,9 @@ enum mpc_slow_reason {
 				 * the agent sends the copy's IP packet */
 	MPC_SLOW_CLOSED = 6,	/* packet of a finished connection */
 	MPC_SLOW_JOIN = 7,	/* MP_JOIN third ACK to the service */
+	MPC_SLOW_FILL = 8,	/* translated and forwarded; a copy: the
+				 * subflow has a hole the server will not
+				 * fill (arg0: DSN, arg1: length) */
 };
 
 /* each ring record: this header, then cap_len bytes of the packet */
@@ -139,6 +150,8 @@ struct mpc_slow_hdr {
 	__u16 l3_off;  /* offset of the IP header in the copy */
 	__u8 why;      /* enum mpc_xwhy for MPC_SLOW_CONTROL */
 	__u8 sf;       /* subflow index, or 0xff */
+	__u32 arg0;    /* reason-specific (MPC_SLOW_FILL), else 0 */
+	__u32 arg1;
 	__u32 _pad;
 	__u64 ts_ns;
 };
@@ -178,6 +191,7 @@ enum mpc_drop_reason {
 	MPC_DROP_UNSUPPORTED,	/* IPv4 options, VLAN on a converted flow */
 	MPC_DROP_SERVICE,	/* to the service port, not a valid SYN */
 	MPC_DROP_GSO,		/* TC: GSO packet whose TCP header must grow */
+	MPC_DROP_RUNS_FULL, /* multipath: no run record left (multi_dn_full) */
 	MPC_DROP__MAX
 };
 

@@ -101,7 +101,15 @@ struct mpc_subflow {
 	__u32 rate;	/* delivery rate, bytes per ms; 0: no sample yet */
 	__u32 dl_bytes; /* bytes it acknowledged since dl_ns */
 	__u64 dl_ns;	/* start of the current delivery-rate sample */
-	__u64 ack_ns;	/* last ACK of our data here (or data to an idle one) */
+	/* the first segment sent here since the peer's last ACK here (any
+	 * ACK, duplicates too); 0: none outstanding. Stalled: data in flight
+	 * and this older than max(4 RTT, 200 ms) (sched.h) */
+	__u64 tx_ns;
+	/* the peer's lowest SACK left edge above its ACK sack_ack here: the
+	 * hole at its ACK is [sack_ack, sack_lo) (multi.h; upstream path).
+	 * sack_lo == sack_ack: no SACK, the hole's size is unknown */
+	__u32 sack_ack;
+	__u32 sack_lo;
 };
 
 struct mpc_conn {
@@ -194,7 +202,7 @@ MPC_INLINE bool mpc_after(__u32 a, __u32 b)
 }
 
 #ifndef __bpf__
-_Static_assert(sizeof(struct mpc_subflow) == 128, "subflow layout");
+_Static_assert(sizeof(struct mpc_subflow) == 136, "subflow layout");
 _Static_assert(sizeof(struct mpc_flow_key) == 40, "flow key layout");
 _Static_assert(sizeof(struct mpc_conn) % 8 == 0, "conn padding");
 #endif

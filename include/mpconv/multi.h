@@ -267,10 +267,13 @@ enum mpc_multi_down {
 	MPC_MD_NEW = 2,	       /* new data, the scheduler's choice */
 	MPC_MD_RESENT = 3,     /* resent data, where it went first */
 	MPC_MD_REINJECTED = 4, /* resent data, elsewhere (first one stalled) */
-	MPC_MD_UNRECORDED = 5, /* new data, no run record left */
+	MPC_MD_FULL = 5,       /* new data, no run record left: dropped */
+	MPC_MD_HOLE = 6,       /* resent data into the peer's subflow hole */
 };
 
-#define MPC_MULTI_RATE_NS 20000000ull	/* delivery-rate sample length */
+#define MPC_MULTI_RATE_NS 20000000ull /* delivery-rate sample length */
+/* an idle subflow's rate older than this is forgotten (mpc_multi_sched_sf) */
+#define MPC_MULTI_RATE_STALE_NS 100000000ull
 #define MPC_MULTI_STALL_NS 200000000ull /* stall floor (sched.h) */
 /* the server's new data stays on the subflow of its previous segment
  * while that one's expected arrival is within this of the best one's
@@ -294,7 +297,7 @@ MPC_INLINE void mpc_multi_observe_ack(const struct mpc_conn *c,
 	/* the path works while ACKs come, advancing or not: a subflow that
 	 * lost a segment sends duplicate ACKs, and the server's resend must
 	 * go to it (mpc_multi_find), or its sequence space keeps the hole */
-	sf->ack_ns = now;
+	sf->tx_ns = 0;
 	if (ack == sf->dn_una)
 		return;
 	adv = ack - sf->dn_una;
@@ -331,12 +334,19 @@ MPC_INLINE void mpc_multi_sched_sf(const struct mpc_subflow *sf, __u64 now,
 		o->inflight = 0;
 	o->cwnd = 0;
 	o->rate = sf->rate;
+	/* a rate measured long ago on a subflow that has nothing in flight
+	 * says nothing now (a sample taken while the scheduler sent it
+	 * little would keep it unused for good): unknown, so it is tried
+	 * (mpc_sched_eta) and measured again */
+	if (!o->inflight && now > sf->dl_ns &&
+	    now - sf->dl_ns > MPC_MULTI_RATE_STALE_NS)
+		o->rate = 0;
 	o->flags = 0;
 	if (sf->flags & MPC_SF_ACTIVE)
 		o->flags |= MPC_SCHED_F_ACTIVE;
 	if (sf->flags & MPC_SF_BACKUP)
 		o->flags |= MPC_SCHED_F_BACKUP;
-	if (mpc_sched_stalled(o, sf->ack_ns, now, MPC_MULTI_STALL_NS))
+	if (mpc_sched_stalled(o, sf->tx_ns, now, MPC_MULTI_STALL_NS))
 		o->flags |= MPC_SCHED_F_DOWN;
 }
 
@@ -367,8 +377,9 @@ MPC_INLINE bool mpc_multi_stick(const struct mpc_sched_sf *sched, __u32 cur,
  * SACK maps back to DSNs (mpc_multi_sack_dsn). The first call for a
  * connection starts the records at the peer's subflow ACK, the data sent
  * before as one linear run (sf->down_off). *rc: mpc_runs_add()'s; when
- * full the data still goes out, unrecorded (a later retransmission of it
- * is sent as new data).
+ * full (MPC_RUNS_E_FULL) nothing changed and the data must not go out
+ * here: unrecorded, a loss of it could never be repaired (a resend would
+ * not find its place, and the subflow would keep the hole).
  */
 MPC_INLINE __u32 mpc_multi_send(struct mpc_runs_slot *rs,
 				const struct mpc_conn *c,
@@ -384,14 +395,72 @@ MPC_INLINE __u32 mpc_multi_send(struct mpc_runs_slot *rs,
 		mpc_runs_release(&rs->q, sf->dn_una);
 	*rc = len ? mpc_runs_add(&rs->q, seq, dsn, len) : MPC_RUNS_DUP;
 	MPC_ATOMIC_ADD(&rs->seq, 1);
+	if (*rc == MPC_RUNS_E_FULL)
+		return seq; /* not sent: the caller tries elsewhere or drops */
 	if (sf->dn_nxt == sf->dn_una) {
-		/* idle until now: stall and rate clocks start here */
-		sf->ack_ns = now;
+		/* idle until now: the rate clock starts here, and a rate
+		 * measured long ago is forgotten (mpc_multi_sched_sf) */
+		if (now > sf->dl_ns &&
+		    now - sf->dl_ns > MPC_MULTI_RATE_STALE_NS)
+			sf->rate = 0;
 		sf->dl_ns = now;
 		sf->dl_bytes = 0;
 	}
+	if (!sf->tx_ns)
+		sf->tx_ns = now;
 	sf->dn_nxt = seq + len;
 	return seq;
+}
+
+/*
+ * Downstream writer: the server resends [dsn, dsn + len), to go out on sf
+ * (where it went first, or as new data). If the peer has a hole at its
+ * ACK there (dn_una, known from its SACK: at least len bytes) whose data
+ * has higher DSNs, the server will send that data again only after this
+ * is acknowledged, and the peer would hold this behind the hole: a
+ * circular wait (data resent on this subflow after a loss on it). Send it
+ * into the hole instead: the head of the hole's record is remapped to dsn
+ * (mpc_runs_remap_head); the server's resend of the displaced DSNs finds
+ * no place and goes out as new data. Returns true with *seq = dn_una.
+ */
+MPC_INLINE bool mpc_multi_resend_at_hole(struct mpc_runs_slot *rs,
+					 const struct mpc_conn *c,
+					 const struct mpc_subflow *sf,
+					 __u32 dsn, __u32 len, __u32 *seq)
+{
+	__u32 una = sf->dn_una;
+	bool ok;
+
+	if (rs->tag != mpc_multi_tag(c) || !len || sf->sack_ack != una ||
+	    mpc_before(sf->sack_lo, una + len) || !rs->q.n)
+		return false;
+	MPC_ATOMIC_ADD(&rs->seq, 1);
+	if (mpc_after(una, rs->q.sf_una))
+		mpc_runs_release(&rs->q, una);
+	ok = rs->q.n && mpc_after(rs->q.r[0].dsn, dsn) &&
+	     mpc_runs_remap_head(&rs->q, dsn, len);
+	MPC_ATOMIC_ADD(&rs->seq, 1);
+	if (ok)
+		*seq = una;
+	return ok;
+}
+
+/*
+ * Downstream writer: start sf's down records for this connection if they
+ * are stale, before looking a resend up in them: what the first subflow
+ * carried before the join is one linear run, found like any other
+ * (otherwise a resend of it went out as new data elsewhere, and the first
+ * subflow kept that hole for good).
+ */
+MPC_INLINE void mpc_multi_dn_begin(struct mpc_runs_slot *rs,
+				   const struct mpc_conn *c,
+				   const struct mpc_subflow *sf)
+{
+	if (rs->tag == mpc_multi_tag(c))
+		return;
+	MPC_ATOMIC_ADD(&rs->seq, 1);
+	mpc_multi_start(rs, c, sf->dn_una, sf->dn_nxt, sf->down_off);
+	MPC_ATOMIC_ADD(&rs->seq, 1);
 }
 
 /* the server resent [dsn, dsn + len): where it went out on this subflow,
@@ -444,24 +513,41 @@ MPC_INLINE bool mpc_multi_in_flight(const struct mpc_runs_slot *rs,
 				    const struct mpc_conn *c,
 				    const struct mpc_subflow *sf, __u32 dsn)
 {
+	__u32 seq = 0;
 	__u64 s1;
-	bool hit = false;
-	__u32 i;
 
-	if (!mpc_multi_read_begin(rs, c, &s1))
+	if (!mpc_multi_read_begin(rs, c, &s1) ||
+	    !mpc_runs_find_dsn(&rs->q, dsn, &seq))
 		return false;
-	for (i = 0; i < MPC_RUNS_MAX; i++) {
-		const struct mpc_run *r = &rs->q.r[i];
+	return !mpc_before(seq, sf->dn_una) && mpc_multi_read_ok(rs, s1);
+}
 
-		if (i >= rs->q.n)
-			break;
-		if (!mpc_before(dsn, r->dsn) &&
-		    mpc_before(dsn, mpc_run_dsn_end(r))) {
-			hit = !mpc_before(r->sf + (dsn - r->dsn), sf->dn_una);
-			break;
-		}
-	}
-	return hit && mpc_multi_read_ok(rs, s1);
+/*
+ * Upstream (a reader of the down runs): the peer's subflow ACK `ack` of
+ * our data on this subflow stops at a hole, and the data we sent there
+ * has DSNs that the peer's DATA_ACK already covers (it got them on
+ * another subflow, resent there while this one stalled). The server will
+ * not send them again: without a filler the subflow holds everything
+ * above the hole for good. *dsn, *len: the acknowledged part of that run
+ * from ack on (at most up to data_ack). False if ack is not in a record
+ * or its data is not acknowledged yet (a hole the server's resend fills).
+ */
+MPC_INLINE bool mpc_multi_dead_hole(const struct mpc_runs_slot *rs,
+				    const struct mpc_conn *c, __u32 ack,
+				    __u32 data_ack, __u32 *dsn, __u32 *len)
+{
+	__u32 d = 0, n = 0;
+	__u64 s1;
+
+	if (!mpc_multi_read_begin(rs, c, &s1) ||
+	    !mpc_runs_find_sf(&rs->q, ack, &d, &n) ||
+	    !mpc_before(d, data_ack) || !mpc_multi_read_ok(rs, s1))
+		return false;
+	if (n > data_ack - d)
+		n = data_ack - d;
+	*dsn = d;
+	*len = n;
+	return true;
 }
 
 /*

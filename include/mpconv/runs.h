@@ -352,6 +352,38 @@ MPC_INLINE __u32 mpc_runs_ack_point(const struct mpc_runs *q, __u32 dsn_ack)
 	return mpc_runs_ack_point_sack(q, dsn_ack, NULL, 0);
 }
 
+/*
+ * Remap the first `len` bytes of the first record, at subflow seq sf_una,
+ * to `dsn`: the sender puts other data (a resend) where the peer has a
+ * hole (multi.h mpc_multi_resend_at_hole). The rest of that record keeps
+ * its mapping, in a record of its own when len is shorter (needs a free
+ * record). Returns false, changing nothing, when the first record does
+ * not start at sf_una, is shorter than len, or there is no room.
+ */
+MPC_INLINE bool mpc_runs_remap_head(struct mpc_runs *q, __u32 dsn, __u32 len)
+{
+	struct mpc_run *r0 = &q->r[0];
+	__u32 d;
+
+	if (!q->n || !len || r0->sf != q->sf_una || r0->len < len)
+		return false;
+	if (r0->len > len) {
+		if (q->n >= MPC_RUNS_MAX)
+			return false;
+		/* r[1..n-1] up one, from the top */
+		for (d = MPC_RUNS_MAX - 1; d >= 2; d--)
+			if (d <= q->n)
+				q->r[d] = q->r[d - 1];
+		q->r[1].sf = r0->sf + len;
+		q->r[1].dsn = r0->dsn + len;
+		q->r[1].len = r0->len - len;
+		q->n++;
+	}
+	r0->dsn = dsn;
+	r0->len = len;
+	return true;
+}
+
 /* drop everything below subflow seq `sf_ack` (a subflow ACK) */
 MPC_INLINE void mpc_runs_release(struct mpc_runs *q, __u32 sf_ack)
 {
@@ -394,6 +426,28 @@ MPC_INLINE bool mpc_runs_find_dsn(const struct mpc_runs *q, __u32 dsn,
 		if (!mpc_before(dsn, r->dsn) &&
 		    mpc_before(dsn, mpc_run_dsn_end(r))) {
 			*sf = r->sf + (dsn - r->dsn);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* the DSN of subflow seq `sf` and the bytes of its record from there on;
+ * false if no record holds it */
+MPC_INLINE bool mpc_runs_find_sf(const struct mpc_runs *q, __u32 sf, __u32 *dsn,
+				 __u32 *left)
+{
+	__u32 i;
+
+	for (i = 0; i < MPC_RUNS_MAX; i++) {
+		const struct mpc_run *r = &q->r[i];
+
+		if (i >= q->n)
+			break;
+		if (!mpc_before(sf, r->sf) &&
+		    mpc_before(sf, mpc_run_sf_end(r))) {
+			*dsn = r->dsn + (sf - r->sf);
+			*left = mpc_run_sf_end(r) - sf;
 			return true;
 		}
 	}

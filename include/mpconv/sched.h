@@ -3,8 +3,8 @@
  * sched.h - the downstream scheduler's choice (data from the TCP peer
  * toward the MPTCP peer): which subflow carries the next segment. A pure
  * function of per-subflow estimates, so that the data path and the unit
- * tests (tests/unit/test_sched.c) run the same code. Not used by the data
- * path yet (docs/multipath-plan.md, step 4).
+ * tests (tests/unit/test_sched.c) run the same code (the data path:
+ * bpf/mpconv.bpf.c mpc_g_sched, docs/multipath-plan.md).
  *
  * Policies (chosen per destination prefix/port by the agent):
  *
@@ -24,7 +24,8 @@
  *
  * Usable: MPC_SCHED_F_ACTIVE and not MPC_SCHED_F_DOWN. DOWN is the
  * caller's verdict: the link went down, or the subflow stopped making
- * progress (mpc_sched_stalled()). A subflow whose window is full is
+ * progress (mpc_sched_stalled()); when nothing is usable the caller takes
+ * mpc_sched_fallback(). A subflow whose window is full is
  * skipped while another one has room; when all are full the earliest
  * arrival still wins (a converter cannot hold the segment back).
  */
@@ -54,6 +55,7 @@ struct mpc_sched_sf {
 #define MPC_SCHED_MAX 8
 #define MPC_SCHED_RTT_UNKNOWN_US 100000 /* 100 ms until a sample */
 #define MPC_SCHED_RATE_MIN 1		/* bytes/ms, never divide by 0 */
+#define MPC_SCHED_IW 14480		/* bytes: 10 segments (RFC 6928) */
 
 /* expected arrival of `len` more bytes on s, in microseconds */
 MPC_INLINE __u64 mpc_sched_eta(const struct mpc_sched_sf *s, __u32 len)
@@ -66,9 +68,16 @@ MPC_INLINE __u64 mpc_sched_eta(const struct mpc_sched_sf *s, __u32 len)
 	if (!rate && !s->cwnd && !s->inflight)
 		return 0;
 
-	/* no rate sample: one window per RTT */
+	/* no rate sample: one window per RTT; with no window known either,
+	 * what is in flight (at least an initial window) per RTT, so that a
+	 * subflow being measured gets data like a TCP in slow start */
 	if (!rate && s->cwnd)
 		rate = (__u64)s->cwnd * 1000 / rtt;
+	else if (!rate)
+		rate = ((__u64)s->inflight + len > MPC_SCHED_IW
+				? (__u64)s->inflight + len
+				: MPC_SCHED_IW) *
+		       1000 / rtt;
 	if (rate < MPC_SCHED_RATE_MIN)
 		rate = MPC_SCHED_RATE_MIN;
 	return rtt / 2 + ((__u64)s->inflight + len) * 1000 / rate;
@@ -173,13 +182,34 @@ MPC_INLINE int mpc_sched_pick(const struct mpc_sched_sf *sf, __u32 n,
 }
 
 /*
- * A subflow stopped making progress: data in flight and no ACK for
- * max(4 * srtt, floor) nanoseconds (floor: the caller's minimum, e.g.
- * 200 ms so that a delayed ACK or a short queue spike does not count).
+ * When mpc_sched_pick() finds nothing usable: the first active subflow (a
+ * stalled one may come back; the segment has to go somewhere), or -1.
  */
-MPC_INLINE bool mpc_sched_stalled(const struct mpc_sched_sf *s,
-				  __u64 last_ack_ns, __u64 now_ns,
-				  __u64 floor_ns)
+MPC_INLINE int mpc_sched_fallback(const struct mpc_sched_sf *sf, __u32 n)
+{
+	__u32 i;
+
+	for (i = 0; i < MPC_SCHED_MAX; i++) {
+		if (i >= n)
+			break;
+		if (sf[i].flags & MPC_SCHED_F_ACTIVE)
+			return (int)i;
+	}
+	return -1;
+}
+
+/*
+ * A subflow stopped making progress: data in flight, and nothing heard
+ * from the peer for max(4 * srtt, floor) nanoseconds after we sent
+ * something (tx_ns: the first segment sent since the peer's last ACK,
+ * 0 = none outstanding; floor: the caller's minimum, e.g. 200 ms so that
+ * a delayed ACK or a short queue spike does not count). Counting from the
+ * send, not from the last ACK: after a silence of the sender (the TCP
+ * peer waiting for its retransmission timer) every subflow has old
+ * unacknowledged data, but only one that does not answer is dead.
+ */
+MPC_INLINE bool mpc_sched_stalled(const struct mpc_sched_sf *s, __u64 tx_ns,
+				  __u64 now_ns, __u64 floor_ns)
 {
 	__u64 lim =
 		(__u64)(s->srtt_us ? s->srtt_us : MPC_SCHED_RTT_UNKNOWN_US) *
@@ -187,8 +217,7 @@ MPC_INLINE bool mpc_sched_stalled(const struct mpc_sched_sf *s,
 
 	if (lim < floor_ns)
 		lim = floor_ns;
-	return s->inflight && now_ns > last_ack_ns &&
-	       now_ns - last_ack_ns > lim;
+	return s->inflight && tx_ns && now_ns > tx_ns && now_ns - tx_ns > lim;
 }
 
 #endif /* MPCONV_SCHED_H */

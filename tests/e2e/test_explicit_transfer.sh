@@ -38,7 +38,9 @@
 #     converter version, MPTcpExtMPJoinSynTx) and the retransmissions
 #     (TcpExtTCPSynRetrans).
 #
-# env: DATAPATHS ("xdp tc"), BIG (1G), PAR (200), V6_SIZE (256M), KEEP_TMP=1
+# env: DATAPATHS ("xdp tc"), BIG (1G), PAR (200), V6_SIZE (256M), KEEP_TMP=1,
+#   MPC_EXTRA_ARGS (more mpconvd flags, e.g. "--max-subflows 8" to run all
+#   of it with the client's joins accepted; docs/multipath-plan.md)
 set -euo pipefail
 
 # shellcheck source=tests/e2e/lib.sh
@@ -317,7 +319,8 @@ case_stop() {
 for dp in $DATAPATHS; do
 	listen=()
 	[ "$V6_LISTEN" = 1 ] && listen=(--listen "$IP4_M1:$CONVERT_PORT,[$IP6_M1]:$CONVERT_PORT")
-	if ! mpc_start --datapath "$dp" --max-conns 1024 "${listen[@]}"; then
+	# shellcheck disable=SC2086 # MPC_EXTRA_ARGS: words on purpose
+	if ! mpc_start --datapath "$dp" --max-conns 1024 ${MPC_EXTRA_ARGS:-} "${listen[@]}"; then
 		run_case "$dp: converter starts" false
 		continue
 	fi

@@ -487,6 +487,89 @@ static void test_sack(void **state)
 	assert_int_equal(pts[1].block, MPC_MB_OWNER);
 }
 
+/*
+ * Downstream holes (docs/multipath-plan.md "Holes"): the server's data on
+ * subflow 0 at S, S + 1000, S + 2000 (DSNs D, D + 1000, D + 2000); the
+ * peer holds [S + 1000, S + 3000) and misses [S, S + 1000).
+ */
+static void test_holes(void **state)
+{
+	const __u32 D = 0xfffffe00u, S = 0x7ffffe00u;
+	struct mpc_runs_slot rs;
+	struct mpc_subflow *sf;
+	struct mpc_conn c;
+	__u32 dsn = 0, len = 0, seq = 0;
+	int rc;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	memset(&rs, 0, sizeof(rs));
+	sf = &c.sf[0];
+	sf->flags = MPC_SF_ACTIVE;
+	sf->dn_una = sf->dn_nxt = S;
+	sf->down_off = S - D;
+	assert_int_equal(mpc_multi_send(&rs, &c, sf, D, 1000, 1, &rc), S);
+	assert_int_equal(rc, MPC_RUNS_OK);
+	/* the next two went out earlier on another subflow, lost there, and
+	 * were resent here: not contiguous in DSN with the first */
+	assert_int_equal(mpc_multi_send(&rs, &c, sf, D - 3000, 2000, 2, &rc),
+			 S + 1000);
+	assert_int_equal(rs.q.n, 2);
+
+	/* dead hole: its DSNs are below the peer's DATA_ACK (it got them
+	 * on another subflow); the filler covers what is acknowledged */
+	assert_false(mpc_multi_dead_hole(&rs, &c, S, D, &dsn, &len));
+	assert_true(mpc_multi_dead_hole(&rs, &c, S, D + 600, &dsn, &len));
+	assert_int_equal(dsn, D);
+	assert_int_equal(len, 600);
+	assert_true(mpc_multi_dead_hole(&rs, &c, S, D + 5000, &dsn, &len));
+	assert_int_equal(len, 1000); /* not past its record */
+	assert_true(
+		mpc_multi_dead_hole(&rs, &c, S + 400, D + 5000, &dsn, &len));
+	assert_int_equal(dsn, D + 400);
+	assert_int_equal(len, 600);
+	/* not in any record, or a stale slot: no */
+	assert_false(
+		mpc_multi_dead_hole(&rs, &c, S + 3000, D + 5000, &dsn, &len));
+	c.conn_gen++;
+	assert_false(mpc_multi_dead_hole(&rs, &c, S, D + 5000, &dsn, &len));
+	c.conn_gen--;
+	/* a writer in the middle: the reader gives up */
+	seq_writer_at(2);
+	assert_false(mpc_multi_dead_hole(&rs, &c, S, D + 5000, &dsn, &len));
+	seq_writer_at(0);
+
+	/* circular wait: the server resends D - 3000 (first at S + 1000,
+	 * behind the hole whose data, D.., it will send only after this) */
+	sf->sack_ack = S;
+	sf->sack_lo = S + 1000;
+	assert_true(
+		mpc_multi_resend_at_hole(&rs, &c, sf, D - 3000, 1000, &seq));
+	assert_int_equal(seq, S);
+	assert_run(&rs.q, 0, S, D - 3000, 1000);
+	assert_run(&rs.q, 1, S + 1000, D - 3000, 2000);
+	/* the hole's own data resent: no circular wait, its first place */
+	rs.q.r[0].dsn = D;
+	assert_false(mpc_multi_resend_at_hole(&rs, &c, sf, D, 1000, &seq));
+	/* a segment bigger than the hole the peer's SACK shows, or a SACK
+	 * that came with another ACK: not known to fit, no remap */
+	rs.q.r[0].dsn = D;
+	assert_false(
+		mpc_multi_resend_at_hole(&rs, &c, sf, D - 3000, 1001, &seq));
+	sf->sack_ack = S - 1;
+	assert_false(
+		mpc_multi_resend_at_hole(&rs, &c, sf, D - 3000, 1000, &seq));
+	sf->sack_ack = S;
+	/* the peer's ACK moved on: released first, then remapped there */
+	sf->dn_una = S + 400;
+	sf->sack_ack = S + 400;
+	sf->sack_lo = S + 1000;
+	assert_true(mpc_multi_resend_at_hole(&rs, &c, sf, D - 5000, 600, &seq));
+	assert_int_equal(seq, S + 400);
+	assert_int_equal(rs.q.sf_una, S + 400);
+	assert_run(&rs.q, 0, S + 400, D - 5000, 600);
+}
+
 static void test_release(void **state)
 {
 	const __u32 B = 2000000, D = 300;
@@ -1403,6 +1486,7 @@ int main(void)
 		cmocka_unit_test(test_interleave),
 		cmocka_unit_test(test_hole_pick),
 		cmocka_unit_test(test_sack),
+		cmocka_unit_test(test_holes),
 		cmocka_unit_test(test_release),
 		cmocka_unit_test(test_clamp),
 		cmocka_unit_test(test_wrap),

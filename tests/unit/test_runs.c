@@ -149,6 +149,55 @@ static void test_full_and_evict(void **state)
 	assert_int_equal(q.n, MPC_RUNS_MAX);
 }
 
+/* a resend into the hole at sf_una: the head of its record remapped */
+static void test_remap_head(void **state)
+{
+	const __u32 S = 0xfffffff8u; /* the records cross 2^32 */
+	struct mpc_runs q, keep;
+	__u32 i;
+
+	(void)state;
+	mpc_runs_init(&q, S);
+	mpc_runs_add(&q, S, 5000, 20);
+	mpc_runs_add(&q, S + 20, 9000, 20);
+	/* shorter than the record: the rest keeps its mapping */
+	assert_true(mpc_runs_remap_head(&q, 700, 8));
+	assert_int_equal(q.n, 3);
+	assert_int_equal(q.r[0].sf, S);
+	assert_int_equal(q.r[0].dsn, 700);
+	assert_int_equal(q.r[0].len, 8);
+	assert_int_equal(q.r[1].sf, S + 8);
+	assert_int_equal(q.r[1].dsn, 5008);
+	assert_int_equal(q.r[1].len, 12);
+	assert_int_equal(q.r[2].sf, S + 20);
+	assert_int_equal(q.r[2].dsn, 9000);
+	/* the whole record: no split */
+	assert_true(mpc_runs_remap_head(&q, 600, 8));
+	assert_int_equal(q.n, 3);
+	assert_int_equal(q.r[0].dsn, 600);
+	assert_int_equal(q.r[1].dsn, 5008);
+	/* longer than the record, or nothing: refused, unchanged */
+	keep = q;
+	assert_false(mpc_runs_remap_head(&q, 1, 9));
+	assert_false(mpc_runs_remap_head(&q, 1, 0));
+	assert_memory_equal(&q, &keep, sizeof(q));
+	/* the first record does not start at sf_una (a gap there) */
+	mpc_runs_init(&q, 90);
+	mpc_runs_add(&q, 100, 5000, 20);
+	assert_false(mpc_runs_remap_head(&q, 1, 4));
+	/* no free record for the split: refused; the whole one still goes */
+	mpc_runs_init(&q, 0);
+	for (i = 0; i < MPC_RUNS_MAX; i++)
+		mpc_runs_add(&q, 10 * i, 100000 * (i + 1), 10);
+	assert_int_equal(q.n, MPC_RUNS_MAX);
+	keep = q;
+	assert_false(mpc_runs_remap_head(&q, 7, 4));
+	assert_memory_equal(&q, &keep, sizeof(q));
+	assert_true(mpc_runs_remap_head(&q, 7, 10));
+	assert_int_equal(q.r[0].dsn, 7);
+	assert_int_equal(q.r[MPC_RUNS_MAX - 1].dsn, 100000 * MPC_RUNS_MAX);
+}
+
 static void test_find_and_to_dsn(void **state)
 {
 	struct mpc_runs q;
@@ -563,6 +612,7 @@ int main(void)
 		cmocka_unit_test(test_dup_conflict_old),
 		cmocka_unit_test(test_wrap),
 		cmocka_unit_test(test_full_and_evict),
+		cmocka_unit_test(test_remap_head),
 		cmocka_unit_test(test_find_and_to_dsn),
 		cmocka_unit_test(test_sack),
 		cmocka_unit_test(test_sim),

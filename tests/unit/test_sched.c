@@ -39,9 +39,14 @@ static void test_eta(void **state)
 	/* nothing known, nothing in flight: tried at once, to be measured */
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(mpc_sched_eta(&s, 1), 0);
-	/* nothing known, data in flight: 100 ms RTT, 1 B/ms */
+	/* nothing known, data in flight: 100 ms RTT, an initial window
+	 * (14480 B) per RTT: 144 B/ms */
 	s.inflight = 1;
-	assert_int_equal(mpc_sched_eta(&s, 1), 50000 + 2000);
+	assert_int_equal(mpc_sched_eta(&s, 1), 50000 + 2 * 1000 / 144);
+	/* more than a window in flight: all of it per RTT, so never more
+	 * than 1.5 RTT until a rate is measured */
+	s.inflight = 100000;
+	assert_int_equal(mpc_sched_eta(&s, 1), 50000 + 100001);
 }
 
 static void test_pick_aggregate(void **state)
@@ -108,15 +113,42 @@ static void test_pick_backup_flags(void **state)
 static void test_stalled(void **state)
 {
 	struct mpc_sched_sf s = {.srtt_us = 10000, .inflight = 1};
+	const __u64 ms = 1000000ull, tx = 1000 * ms;
 
 	(void)state;
-	/* 4 x 10 ms = 40 ms, but the floor of 200 ms rules */
-	assert_false(mpc_sched_stalled(&s, 0, 150000000ull, 200000000ull));
-	assert_true(mpc_sched_stalled(&s, 0, 250000000ull, 200000000ull));
+	/* counted from the first send not answered (tx): 4 x 10 ms = 40 ms,
+	 * but the floor of 200 ms rules */
+	assert_false(mpc_sched_stalled(&s, tx, tx + 150 * ms, 200 * ms));
+	assert_true(mpc_sched_stalled(&s, tx, tx + 250 * ms, 200 * ms));
 	s.srtt_us = 100000; /* 400 ms */
-	assert_false(mpc_sched_stalled(&s, 0, 250000000ull, 200000000ull));
+	assert_false(mpc_sched_stalled(&s, tx, tx + 250 * ms, 200 * ms));
+	assert_true(mpc_sched_stalled(&s, tx, tx + 450 * ms, 200 * ms));
+	/* nothing sent since the peer's last ACK (tx 0): however old the
+	 * data in flight, a silent sender is not a dead subflow */
+	assert_false(mpc_sched_stalled(&s, 0, tx + 5000 * ms, 200 * ms));
 	s.inflight = 0; /* nothing outstanding: nothing to wait for */
-	assert_false(mpc_sched_stalled(&s, 0, 5000000000ull, 200000000ull));
+	assert_false(mpc_sched_stalled(&s, tx, tx + 5000 * ms, 200 * ms));
+}
+
+/* nothing usable: the first active subflow, stalled or not */
+static void test_fallback(void **state)
+{
+	struct mpc_sched_sf sf[3] = {
+		{.flags = 0}, /* closed */
+		{.srtt_us = 1000, .rate = 10000, .flags = A | D},
+		{.srtt_us = 1000, .rate = 10000, .flags = A | D},
+	};
+
+	(void)state;
+	assert_int_equal(mpc_sched_pick(sf, 3, MPC_SCHED_AGGREGATE, 1400), -1);
+	assert_int_equal(mpc_sched_pick(sf, 3, MPC_SCHED_BACKUP, 1400), -1);
+	assert_int_equal(mpc_sched_fallback(sf, 3), 1);
+	sf[1].flags = 0;
+	assert_int_equal(mpc_sched_fallback(sf, 3), 2);
+	/* n bounds the search */
+	assert_int_equal(mpc_sched_fallback(sf, 2), -1);
+	sf[2].flags = 0;
+	assert_int_equal(mpc_sched_fallback(sf, 3), -1);
 }
 
 /* ---- fluid simulation -------------------------------------------------- */
@@ -297,6 +329,7 @@ int main(void)
 		cmocka_unit_test(test_pick_aggregate),
 		cmocka_unit_test(test_pick_backup_flags),
 		cmocka_unit_test(test_stalled),
+		cmocka_unit_test(test_fallback),
 		cmocka_unit_test(test_sim_aggregate),
 		cmocka_unit_test(test_sim_backup),
 	};
