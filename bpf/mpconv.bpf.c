@@ -307,8 +307,8 @@ struct mpc_find_ctx {
 };
 
 /* did subflow i carry the server's resent data? A usable subflow that did
- * ends the search; a stalled or LOST one is kept unless a usable one
- * turns up (a reinjected copy). (bpf_loop callback) */
+ * ends the search; a stalled one is kept unless a usable one turns up (a
+ * reinjected copy). (bpf_loop callback) */
 MPC_CALLBACK long mpc_find_one(__u32 i, void *arg)
 {
 	struct mpc_find_ctx *x = arg;
@@ -457,12 +457,15 @@ __noinline int mpc_g_down_pick(struct mpc_scratch *scr, struct mpc_conn *c,
 			} else if (mpc_g_send(scr, c, conn_id, t) ==
 				   MPC_RUNS_E_FULL) {
 				/* sent unrecorded, its loss could never be
-				 * repaired: another subflow with room in its
-				 * records, else dropped (the server resends) */
+				 * repaired: another usable subflow with room
+				 * in its records (never a stalled one: after a
+				 * failover that sent everything into the dark
+				 * link), else dropped (the server resends) */
 				scr->sched[t & (MPC_MAX_SUBFLOWS - 1)].flags |=
 					MPC_SCHED_F_DOWN;
-				k = mpc_g_sched(scr, c->sched,
-						scr->pkt.seg.paylen);
+				k = mpc_sched_pick(scr->sched, MPC_MAX_SUBFLOWS,
+						   c->sched,
+						   scr->pkt.seg.paylen);
 				if (k < 0 || (__u32)k == t ||
 				    mpc_g_send(scr, c, conn_id, (__u32)k) ==
 					    MPC_RUNS_E_FULL)
