@@ -104,21 +104,26 @@ MPC_INLINE bool is_service(const struct mpc_dp_config *cfg,
  */
 __noinline int mpc_g_xlate(struct mpc_scratch *scr, struct mpc_conn *c)
 {
+	struct mpc_sf_ack *sa = NULL;
 	struct mpc_subflow *sf;
 
 	if (!scr || !c)
 		return -1;
 	sf = &c->sf[scr->sfi & (MPC_MAX_SUBFLOWS - 1)];
+	/* a pointer or NULL, as two verifier states: clang turned the
+	 * conditional expression into arithmetic that 6.1's verifier sees
+	 * as a scalar ("R6 invalid mem access 'scalar'") */
+	if (scr->multi)
+		sa = scr->up ? &scr->upsack : &scr->sfack;
+	MPC__OPAQUE(sa);
 	if (scr->up) {
-		mpc_xlate_up(c, sf, &scr->pkt.seg, &scr->out, &scr->opt,
-			     scr->multi ? &scr->upsack : NULL);
+		mpc_xlate_up(c, sf, &scr->pkt.seg, &scr->out, &scr->opt, sa);
 		mpc_memcpy(scr->route.src, c->leg_local, 16);
 		mpc_memcpy(scr->route.dst, c->leg_remote, 16);
 		scr->route.sport = c->leg_lport;
 		scr->route.dport = c->leg_rport;
 	} else {
-		mpc_xlate_down(c, sf, &scr->pkt.seg, &scr->out, &scr->opt,
-			       scr->multi ? &scr->sfack : NULL);
+		mpc_xlate_down(c, sf, &scr->pkt.seg, &scr->out, &scr->opt, sa);
 		mpc_memcpy(scr->route.src, sf->local, 16);
 		mpc_memcpy(scr->route.dst, sf->remote, 16);
 		scr->route.sport = sf->lport;
