@@ -511,6 +511,16 @@ static void seg_to_server(struct conv_conn *c, struct mpc_tcp_seg *s)
 	seg_addr(s, c->family, &c->ext, c->eport, &c->srv, c->srvport);
 }
 
+/* from the converter to the client on subflow slot sf (joins, fillers) */
+static void seg_to_sf(struct mpc_tcp_seg *s, const struct mpc_subflow *sf)
+{
+	struct mpc_ip l, r;
+
+	mpc_ip_from_words(&l, sf->local, sf->family);
+	mpc_ip_from_words(&r, sf->remote, sf->family);
+	seg_addr(s, sf->family, &l, sf->lport, &r, sf->rport);
+}
+
 /* NOP NOP TS, when both sides agreed on timestamps */
 static uint32_t put_ts(uint8_t *o, uint32_t off, uint32_t val, uint32_t ecr)
 {
@@ -1154,13 +1164,10 @@ static void send_join_ack(struct conv *cv, struct conv_conn *c, unsigned int i,
 	const struct mpc_conn *m = &cv->conns_mem[conn_id(cv, c)];
 	const struct mpc_subflow *sf = &m->sf[i & (MPC_MAX_SUBFLOWS - 1)];
 	struct mpc_tcp_seg o;
-	struct mpc_ip l, r;
 	uint32_t off = 0;
 
 	conn_sync_ts(c, m);
-	mpc_ip_from_words(&l, sf->local, sf->family);
-	mpc_ip_from_words(&r, sf->remote, sf->family);
-	seg_addr(&o, sf->family, &l, sf->lport, &r, sf->rport);
+	seg_to_sf(&o, sf);
 	o.seq = sf->dn_nxt;
 	o.ack = fin ? ack : sf->up_ack;
 	o.flags = MPC_TH_ACK | (fin ? MPC_TH_FIN : 0);
@@ -2014,7 +2021,6 @@ static void fill_hole(struct conv *cv, struct conv_conn *c,
 	const struct mpc_conn *m = &cv->conns_mem[conn_id(cv, c)];
 	const struct mpc_subflow *sf;
 	struct mpc_tcp_seg o;
-	struct mpc_ip l, r;
 	uint32_t off = 0, cap;
 	uint64_t now = now_ns();
 
@@ -2025,15 +2031,16 @@ static void fill_hole(struct conv *cv, struct conv_conn *c,
 		return;
 	if (c->fill_seq[i] == s->ack && now - c->fill_ns[i] < FILL_GAP_NS)
 		return;
-	cap = m->mss_down > 40 + 536 ? m->mss_down - 40u : 536u;
+	/* the client's MSS less what this segment's options take */
+	cap = m->mss_down > 12 + DSS_OVERHEAD + 536
+		      ? m->mss_down - 12u - DSS_OVERHEAD
+		      : 536u;
 	if (cap > FILL_MAX)
 		cap = FILL_MAX;
 	if (len > cap)
 		len = cap;
 	conn_sync_ts(c, m);
-	mpc_ip_from_words(&l, sf->local, sf->family);
-	mpc_ip_from_words(&r, sf->remote, sf->family);
-	seg_addr(&o, sf->family, &l, sf->lport, &r, sf->rport);
+	seg_to_sf(&o, sf);
 	o.seq = s->ack;
 	o.ack = sf->up_ack;
 	o.flags = MPC_TH_ACK;

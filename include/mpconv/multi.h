@@ -280,6 +280,12 @@ enum mpc_multi_down {
  * (mpc_multi_stick): contiguous DSNs on one subflow are one run record */
 #define MPC_MULTI_STICKY_US 4000
 
+/* sf's delivery rate was measured long ago (mpc_multi_sched_sf) */
+MPC_INLINE bool mpc_multi_rate_stale(const struct mpc_subflow *sf, __u64 now)
+{
+	return now > sf->dl_ns && now - sf->dl_ns > MPC_MULTI_RATE_STALE_NS;
+}
+
 /*
  * Upstream path: the peer's subflow ACK of our data on sf (and its echo
  * of the TSval we relayed, the server's clock: ms) tells the scheduler
@@ -338,8 +344,7 @@ MPC_INLINE void mpc_multi_sched_sf(const struct mpc_subflow *sf, __u64 now,
 	 * says nothing now (a sample taken while the scheduler sent it
 	 * little would keep it unused for good): unknown, so it is tried
 	 * (mpc_sched_eta) and measured again */
-	if (!o->inflight && now > sf->dl_ns &&
-	    now - sf->dl_ns > MPC_MULTI_RATE_STALE_NS)
+	if (!o->inflight && mpc_multi_rate_stale(sf, now))
 		o->rate = 0;
 	o->flags = 0;
 	if (sf->flags & MPC_SF_ACTIVE)
@@ -369,6 +374,18 @@ MPC_INLINE bool mpc_multi_stick(const struct mpc_sched_sf *sched, __u32 cur,
 	       mpc_sched_eta(b, len) + MPC_MULTI_STICKY_US;
 }
 
+/* downstream writer, seqcount held odd: sf's records for this connection
+ * (started if stale), released up to the peer's ACK there */
+MPC_INLINE void mpc__multi_dn_sync(struct mpc_runs_slot *rs,
+				   const struct mpc_conn *c,
+				   const struct mpc_subflow *sf)
+{
+	if (rs->tag != mpc_multi_tag(c))
+		mpc_multi_start(rs, c, sf->dn_una, sf->dn_nxt, sf->down_off);
+	if (mpc_after(sf->dn_una, rs->q.sf_una))
+		mpc_runs_release(&rs->q, sf->dn_una);
+}
+
 /*
  * Downstream writer (the CPU of the server's packets): the server's data
  * [dsn, dsn + len) goes out on sf at our next subflow seq, which it
@@ -389,10 +406,7 @@ MPC_INLINE __u32 mpc_multi_send(struct mpc_runs_slot *rs,
 	__u32 seq = sf->dn_nxt;
 
 	MPC_ATOMIC_ADD(&rs->seq, 1);
-	if (rs->tag != mpc_multi_tag(c))
-		mpc_multi_start(rs, c, sf->dn_una, sf->dn_nxt, sf->down_off);
-	if (mpc_after(sf->dn_una, rs->q.sf_una))
-		mpc_runs_release(&rs->q, sf->dn_una);
+	mpc__multi_dn_sync(rs, c, sf);
 	*rc = len ? mpc_runs_add(&rs->q, seq, dsn, len) : MPC_RUNS_DUP;
 	MPC_ATOMIC_ADD(&rs->seq, 1);
 	if (*rc == MPC_RUNS_E_FULL)
@@ -400,8 +414,7 @@ MPC_INLINE __u32 mpc_multi_send(struct mpc_runs_slot *rs,
 	if (sf->dn_nxt == sf->dn_una) {
 		/* idle until now: the rate clock starts here, and a rate
 		 * measured long ago is forgotten (mpc_multi_sched_sf) */
-		if (now > sf->dl_ns &&
-		    now - sf->dl_ns > MPC_MULTI_RATE_STALE_NS)
+		if (mpc_multi_rate_stale(sf, now))
 			sf->rate = 0;
 		sf->dl_ns = now;
 		sf->dl_bytes = 0;
@@ -435,8 +448,7 @@ MPC_INLINE bool mpc_multi_resend_at_hole(struct mpc_runs_slot *rs,
 	    mpc_before(sf->sack_lo, una + len) || !rs->q.n)
 		return false;
 	MPC_ATOMIC_ADD(&rs->seq, 1);
-	if (mpc_after(una, rs->q.sf_una))
-		mpc_runs_release(&rs->q, una);
+	mpc__multi_dn_sync(rs, c, sf);
 	ok = rs->q.n && mpc_after(rs->q.r[0].dsn, dsn) &&
 	     mpc_runs_remap_head(&rs->q, dsn, len);
 	MPC_ATOMIC_ADD(&rs->seq, 1);
@@ -459,7 +471,7 @@ MPC_INLINE void mpc_multi_dn_begin(struct mpc_runs_slot *rs,
 	if (rs->tag == mpc_multi_tag(c))
 		return;
 	MPC_ATOMIC_ADD(&rs->seq, 1);
-	mpc_multi_start(rs, c, sf->dn_una, sf->dn_nxt, sf->down_off);
+	mpc__multi_dn_sync(rs, c, sf);
 	MPC_ATOMIC_ADD(&rs->seq, 1);
 }
 
