@@ -47,6 +47,10 @@ const struct mpc_config_key mpc_config_keys[] = {
 	{"gro-interfaces", "IF[,IF...]",
 	 "datapath tc: interfaces that receive only MPTCP clients' packets, "
 	 "where GRO stays on (default none: GRO off on every interface)"},
+	{"announce", "ADDR[,ADDR...]",
+	 "other addresses of the converter announced to MPTCP clients "
+	 "(ADD_ADDR), where they may join; withdrawn (REMOVE_ADDR) while "
+	 "gone or down (default none)"},
 	{"leg-timeout", "SECONDS",
 	 "give up on an unanswered server SYN after this long: Network "
 	 "Failure (default 10)"},
@@ -345,6 +349,21 @@ static int add_ext(void *arg, const char *s)
 	return 0;
 }
 
+static int add_announce(void *arg, const char *s)
+{
+	struct mpc_config *c = arg;
+	struct mpc_ip ip;
+	int i;
+
+	if (c->n_announce >= MPC_MAX_ANNOUNCE || mpc_ip_parse(s, &ip))
+		return -1;
+	for (i = 0; i < c->n_announce; i++)
+		if (!memcmp(&c->announce[i], &ip, sizeof(ip)))
+			return -1; /* one Address ID per address */
+	c->announce[c->n_announce++] = ip;
+	return 0;
+}
+
 static int pick(const char *value, const char *const *names, int n)
 {
 	int i;
@@ -392,6 +411,10 @@ int mpc_config_set(struct mpc_config *c, const char *key, const char *value,
 	} else if (strcmp(key, "external-address") == 0) {
 		c->n_ext = 0;
 		if (for_each_item(value, add_ext, c))
+			goto bad;
+	} else if (strcmp(key, "announce") == 0) {
+		c->n_announce = 0;
+		if (for_each_item(value, add_announce, c))
 			goto bad;
 	} else if (strcmp(key, "datapath") == 0) {
 		v = pick(value, dps, 3);
@@ -531,6 +554,60 @@ int mpc_config_load(struct mpc_config *c, const char *path, char *err,
 	return 0;
 }
 
+static int validate_announce(const struct mpc_config *c, char *err,
+			     size_t errlen)
+{
+	struct mpc_endpoint svc[MPC_DP_MAX_LISTEN];
+	char a[64];
+	int i, j;
+
+	if (!c->n_announce)
+		return 0;
+	if (c->role != MPC_ROLE_NETWORK || c->mode != MPC_MODE_EXPLICIT) {
+		snprintf(err, errlen,
+			 "announce= needs role=network and mode=explicit");
+		return -1;
+	}
+	if (c->max_subflows < 2) {
+		/* clients would open joins that are all refused */
+		snprintf(err, errlen, "announce= needs max-subflows >= 2");
+		return -1;
+	}
+	for (i = 0; i < c->n_announce; i++) {
+		bool fam = false;
+
+		mpc_ip_str(&c->announce[i], a, sizeof(a));
+		for (j = 0; j < c->n_listen; j++) {
+			if (!memcmp(&c->listen[j].ip, &c->announce[i],
+				    sizeof(c->announce[i]))) {
+				snprintf(err, errlen,
+					 "announce: %s is a listen address "
+					 "(Address ID 0, never announced)",
+					 a);
+				return -1;
+			}
+			fam |= mpc_ip_is_v4(&c->listen[j].ip) ==
+			       mpc_ip_is_v4(&c->announce[i]);
+		}
+		if (!fam) {
+			snprintf(err, errlen,
+				 "announce: %s: no listen endpoint of its "
+				 "family (its port would be unknown)",
+				 a);
+			return -1;
+		}
+	}
+	if (mpc_config_services(c, svc, MPC_DP_MAX_LISTEN) < 0) {
+		snprintf(err, errlen,
+			 "listen= and announce= need more than %d service "
+			 "endpoints (each announced address takes one per "
+			 "listen port of its family)",
+			 MPC_DP_MAX_LISTEN);
+		return -1;
+	}
+	return 0;
+}
+
 int mpc_config_validate(const struct mpc_config *c, char *err, size_t errlen)
 {
 	int i;
@@ -560,5 +637,46 @@ int mpc_config_validate(const struct mpc_config *c, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	return validate_announce(c, err, errlen);
+}
+
+/*
+ * The endpoints the data path treats as the service (SYNs with a Convert
+ * message or MP_JOIN go to the agent): every listen endpoint, then each
+ * announced address with the port of every listen endpoint of its family
+ * (an ADD_ADDR without a port means "the port of this connection", RFC
+ * 8684 3.4.1). Returns how many, or -1 when they do not fit in max.
+ */
+int mpc_config_services(const struct mpc_config *c, struct mpc_endpoint *out,
+			int max)
+{
+	int i, j, n = 0;
+
+	for (i = 0; i < c->n_listen; i++) {
+		if (n >= max)
+			return -1;
+		out[n++] = c->listen[i];
+	}
+	for (i = 0; i < c->n_announce; i++)
+		for (j = 0; j < c->n_listen; j++) {
+			if (mpc_ip_is_v4(&c->announce[i]) !=
+			    mpc_ip_is_v4(&c->listen[j].ip))
+				continue;
+			if (n >= max)
+				return -1;
+			out[n].ip = c->announce[i];
+			out[n].port = c->listen[j].port;
+			out[n++].set = true;
+		}
+	return n;
+}
+
+int mpc_config_announce_id(const struct mpc_config *c, const struct mpc_ip *ip)
+{
+	int i;
+
+	for (i = 0; i < c->n_announce; i++)
+		if (!memcmp(&c->announce[i], ip, sizeof(*ip)))
+			return i + 1;
 	return 0;
 }

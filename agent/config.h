@@ -20,6 +20,7 @@
 #define MPC_MAX_ALLOW 64
 #define MPC_MAX_EXT 16
 #define MPC_MAX_LISTEN 4
+#define MPC_MAX_ANNOUNCE 3 /* ADD_ADDR Address IDs 1..3 */
 
 enum mpc_role { MPC_ROLE_NETWORK, MPC_ROLE_CPE };
 enum mpc_mode { MPC_MODE_EXPLICIT, MPC_MODE_TRANSPARENT };
@@ -64,6 +65,10 @@ struct mpc_config {
 	int n_allow;
 	struct mpc_ip ext[MPC_MAX_EXT];
 	int n_ext;
+	/* addresses announced to MPTCP clients with ADD_ADDR (RFC 8684
+	 * 3.4.1); entry i has Address ID i + 1 */
+	struct mpc_ip announce[MPC_MAX_ANNOUNCE];
+	int n_announce;
 	enum mpc_datapath datapath;
 	char pin_root[128];
 	int log_level;
@@ -105,6 +110,12 @@ bool mpc_ifname_in(const char (*list)[IF_NAMESIZE], int n, const char *name);
 bool mpc_ip_is_v4(const struct mpc_ip *ip);
 void mpc_ip_str(const struct mpc_ip *ip, char *buf, size_t len);
 bool mpc_prefix_match(const struct mpc_prefix *p, const struct mpc_ip *ip);
+/* the data path's service endpoints: listen, then announced addresses
+ * with their family's listen ports; the count, or -1 if over max */
+int mpc_config_services(const struct mpc_config *c, struct mpc_endpoint *out,
+			int max);
+/* Address ID of an announced address (1..MPC_MAX_ANNOUNCE), 0 if not */
+int mpc_config_announce_id(const struct mpc_config *c, const struct mpc_ip *ip);
 /* the scheduler policy for the server's data to dst:port */
 uint8_t mpc_sched_for(const struct mpc_config *c, const struct mpc_ip *dst,
 		      uint16_t port);

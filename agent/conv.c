@@ -24,6 +24,7 @@
  */
 #include <errno.h>
 #include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,6 +133,11 @@ struct conv_conn {
 	/* multipath: the last hole filled per subflow (fill_hole()) */
 	uint32_t fill_seq[MPC_MAX_SUBFLOWS];
 	uint64_t fill_ns[MPC_MAX_SUBFLOWS];
+	/* ADD_ADDR (announce_tick()): bit i = Address ID i + 1 */
+	uint8_t ann_sent; /* announced, not withdrawn */
+	uint8_t ann_echo; /* the client echoed it */
+	uint8_t ann_tries[MPC_MAX_ANNOUNCE];
+	uint64_t ann_due[MPC_MAX_ANNOUNCE];
 };
 
 static uint64_t now_ns(void)
@@ -521,6 +527,19 @@ static void seg_to_sf(struct mpc_tcp_seg *s, const struct mpc_subflow *sf)
 	seg_addr(s, sf->family, &l, sf->lport, &r, sf->rport);
 }
 
+/*
+ * The window field of the agent's own segments to the client: 64 KiB in
+ * the scale we announced there (the server's, passed through), e.g. 8 MiB
+ * at scale 7. Linux takes it as the send window when the segment's seq is
+ * past the last update's (tcp_may_update_window()); the data path's next
+ * segment carries the server's window again.
+ */
+static uint16_t sf_win(const struct conv_conn *c)
+{
+	return (uint16_t)(65535 >>
+			  (c->sopt.has_ws && c->copt.has_ws ? c->sopt.ws : 0));
+}
+
 /* NOP NOP TS, when both sides agreed on timestamps */
 static uint32_t put_ts(uint8_t *o, uint32_t off, uint32_t val, uint32_t ecr)
 {
@@ -712,7 +731,7 @@ static void send_reply(struct conv *cv, struct conv_conn *c)
 	s.seq = c->sf_iss + 1;
 	s.ack = c->cli_isn + 1 + c->syn_len;
 	s.flags = MPC_TH_ACK | MPC_TH_PSH;
-	s.win = 65535 >> (c->sopt.has_ws && c->copt.has_ws ? c->sopt.ws : 0);
+	s.win = sf_win(c);
 	if (c->copt.ts && c->sopt.ts)
 		off = put_ts(s.opts, off, c->sopt.tsval, c->cli_ts);
 	if (c->mptcp)
@@ -911,6 +930,38 @@ static bool mptcp_first(const struct mpc_tcp_seg *s, uint8_t subtype,
 	return false;
 }
 
+/* an interface address as struct mpc_ip; false for other families */
+static bool ifa_ip(const struct ifaddrs *i, struct mpc_ip *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (!i->ifa_addr)
+		return false;
+	if (i->ifa_addr->sa_family == AF_INET) {
+		a->a[10] = a->a[11] = 0xff;
+		memcpy(a->a + 12,
+		       &((const struct sockaddr_in *)(const void *)i->ifa_addr)
+				->sin_addr,
+		       4);
+		return true;
+	}
+	if (i->ifa_addr->sa_family == AF_INET6) {
+		memcpy(a->a,
+		       &((const struct sockaddr_in6 *)(const void *)i->ifa_addr)
+				->sin6_addr,
+		       16);
+		return true;
+	}
+	return false;
+}
+
+/* the segment carries a DATA_FIN (DSS with F) */
+static bool seg_data_fin(const struct mpc_tcp_seg *s)
+{
+	struct mpc_mptcp_opt o;
+
+	return mptcp_first(s, MPC_MP_DSS, &o) && (o.flags & MPC_DSS_F);
+}
+
 static bool ip_is_local(const struct mpc_ip *ip)
 {
 	struct ifaddrs *ifa, *i;
@@ -921,24 +972,7 @@ static bool ip_is_local(const struct mpc_ip *ip)
 	for (i = ifa; i && !local; i = i->ifa_next) {
 		struct mpc_ip a;
 
-		if (!i->ifa_addr)
-			continue;
-		memset(&a, 0, sizeof(a));
-		if (i->ifa_addr->sa_family == AF_INET) {
-			a.a[10] = a.a[11] = 0xff;
-			memcpy(a.a + 12,
-			       &((struct sockaddr_in *)(void *)i->ifa_addr)
-					->sin_addr,
-			       4);
-		} else if (i->ifa_addr->sa_family == AF_INET6) {
-			memcpy(a.a,
-			       &((struct sockaddr_in6 *)(void *)i->ifa_addr)
-					->sin6_addr,
-			       16);
-		} else {
-			continue;
-		}
-		local = memcmp(a.a, ip->a, 16) == 0;
+		local = ifa_ip(i, &a) && memcmp(a.a, ip->a, 16) == 0;
 	}
 	freeifaddrs(ifa);
 	return local;
@@ -1086,7 +1120,10 @@ static void join_send_synack(struct conv *cv, const struct conv_conn *c,
 	s.win = 65535;
 	/* the connection's terms: the leg's MSS, SACK, timestamps, scale */
 	off = put_synack_opts(cv, s.opts, j->family, &j->copt, &c->sopt);
-	mj.u.join.addr_id = 0;
+	/* an announced address's own ID, so that a REMOVE_ADDR of it
+	 * closes this subflow at the client too; else 0, the address of the
+	 * first subflow (RFC 8684 3.4.1) */
+	mj.u.join.addr_id = (uint8_t)mpc_config_announce_id(cv->cfg, &j->svc);
 	mj.u.join.nonce = j->nonce_l;
 	/* A = the client (initiator), B = us */
 	mpc_mpj_synack_hmac(c->key_r, c->key_l, j->nonce_r, j->nonce_l,
@@ -1171,7 +1208,7 @@ static void send_join_ack(struct conv *cv, struct conv_conn *c, unsigned int i,
 	o.seq = sf->dn_nxt;
 	o.ack = fin ? ack : sf->up_ack;
 	o.flags = MPC_TH_ACK | (fin ? MPC_TH_FIN : 0);
-	o.win = 65535 >> (c->sopt.has_ws && c->copt.has_ws ? c->sopt.ws : 0);
+	o.win = sf_win(c);
 	if (m->flags & MPC_CF_SF_TS)
 		off = put_ts(o.opts, off, c->sopt.tsval, tsecr);
 	off += (uint32_t)put_dss(o.opts, off, true, m->max_leg_ack - m->up_off,
@@ -1796,7 +1833,7 @@ static void send_sf_fin(struct conv *cv, struct conv_conn *c,
 	if (c->sf_fin_rcvd)
 		s.ack = c->cli_fin_seq + 1;
 	s.flags = MPC_TH_FIN | MPC_TH_ACK;
-	s.win = 65535 >> (c->sopt.has_ws && c->copt.has_ws ? c->sopt.ws : 0);
+	s.win = sf_win(c);
 	if (m->flags & MPC_CF_SF_TS)
 		off = put_ts(s.opts, off, c->sopt.tsval, c->cli_ts);
 	if (c->mptcp)
@@ -1817,7 +1854,7 @@ static void ack_client_fin(struct conv *cv, struct conv_conn *c,
 	s.seq = sf_snd_nxt(m) + (c->sf_fin_sent ? 1 : 0);
 	s.ack = c->cli_fin_seq + 1;
 	s.flags = MPC_TH_ACK;
-	s.win = 65535 >> (c->sopt.has_ws && c->copt.has_ws ? c->sopt.ws : 0);
+	s.win = sf_win(c);
 	if (m->flags & MPC_CF_SF_TS)
 		off = put_ts(s.opts, off, c->sopt.tsval, c->cli_ts);
 	opts_finish(&s, off);
@@ -1977,9 +2014,14 @@ static void on_join_sf(struct conv *cv, struct conv_conn *c,
 /*
  * MP_PRIO (RFC 8684 3.3.8) on subflow i: the peer wants it used as a
  * backup (B=1) or as a regular subflow again; the scheduler (sched.h)
- * honours the flag from the next segment on. ADD_ADDR / REMOVE_ADDR from
- * the peer need nothing from a converter that never opens subflows.
+ * honours the flag from the next segment on. The echo of our ADD_ADDR
+ * (E=1, same ID and address) ends its retransmissions (announce_tick()).
+ * The peer's own ADD_ADDR / REMOVE_ADDR need nothing from a converter
+ * that never opens subflows.
  */
+static void on_add_addr_echo(struct conv *cv, struct conv_conn *c,
+			     const struct mpc_mptcp_opt *o);
+
 static void on_signal(struct conv *cv, struct conv_conn *c,
 		      const struct mpc_tcp_seg *s, unsigned int i)
 {
@@ -1988,6 +2030,8 @@ static void on_signal(struct conv *cv, struct conv_conn *c,
 	struct mpc_mptcp_opt o;
 	uint8_t f;
 
+	if (mptcp_first(s, MPC_MP_ADD_ADDR, &o) && (o.flags & MPC_ADDR_E))
+		on_add_addr_echo(cv, c, &o);
 	if (!mptcp_first(s, MPC_MP_PRIO, &o) || !(sf->flags & MPC_SF_ACTIVE))
 		return;
 	f = sf->flags;
@@ -2044,7 +2088,7 @@ static void fill_hole(struct conv *cv, struct conv_conn *c,
 	o.seq = s->ack;
 	o.ack = sf->up_ack;
 	o.flags = MPC_TH_ACK;
-	o.win = 65535 >> (c->sopt.has_ws && c->copt.has_ws ? c->sopt.ws : 0);
+	o.win = sf_win(c);
 	if (m->flags & MPC_CF_SF_TS)
 		off = put_ts(o.opts, off, c->sopt.tsval,
 			     (s->to.flags & MPC_TO_TS) ? s->to.tsval
@@ -2130,8 +2174,13 @@ void conv_slow(struct conv *cv, const struct mpc_slow_hdr *h,
 	case MPC_SLOW_NOTIFY:
 		if (h->sf < MPC_MAX_SUBFLOWS)
 			on_signal(cv, c, &s, h->sf);
+		/* a FIN of the server, or the client's DATA_FIN (or FIN of
+		 * a plain client); not an MPTCP signal (MP_PRIO, ADD_ADDR
+		 * echo): those once moved the connection to CLOSING, and
+		 * CLOSING_MAX later it was reset */
 		if (c->state == MPC_CS_ESTABLISHED &&
-		    ((s.flags & MPC_TH_FIN) || h->sf != 0xff)) {
+		    ((s.flags & MPC_TH_FIN) ||
+		     (h->sf != 0xff && seg_data_fin(&s)))) {
 			c->since = now_ns();
 			conn_set_state(cv, c, MPC_CS_CLOSING);
 		}
@@ -2202,6 +2251,244 @@ void conv_icmp(struct conv *cv, int family, uint8_t type, uint8_t code,
 }
 
 /* ---- timers ------------------------------------------------------------ */
+
+/*
+ * ADD_ADDR / REMOVE_ADDR (RFC 8684 3.4): the converter's other addresses
+ * (key `announce`), so that clients join there. Address i of the list has
+ * ID i + 1 (0 is the first subflow's). The data path takes joins to them
+ * like joins to the service (mpc_config_services()).
+ *
+ * An address is "up" while some interface that is up and running holds
+ * it (getifaddrs() once a second, ann_refresh()). Each established MPTCP
+ * connection whose keys we both know gets an ADD_ADDR for every up
+ * address of its family on a pure ACK of its first subflow, repeated
+ * ANN_TRIES times (ANN_RTO, doubling) until the client echoes it
+ * (on_add_addr_echo()). An address that goes down is withdrawn with one
+ * REMOVE_ADDR to every connection it was announced to; the client then
+ * closes its subflows to it (those got the address's ID in our SYN/ACK,
+ * join_send_synack()). It is announced again when it comes back.
+ *
+ * No port field: the client joins on the port of its connection, the
+ * listen port. Addresses of the other family are not announced (the
+ * service there may have another port). A restarted agent announces
+ * again to the connections it adopts; Linux treats a repeated ADD_ADDR
+ * of an address it uses as already known.
+ */
+#define ANN_RTO (1 * NSEC)
+#define ANN_TRIES 3
+#define ANN_REFRESH (1 * NSEC)
+
+static bool ann_fits(const struct conv *cv, const struct conv_conn *c,
+		     unsigned int i)
+{
+	return mpc_ip_is_v4(&cv->cfg->announce[i]) == (c->family == 4);
+}
+
+/* a pure ACK on the first subflow with one MPTCP signal option, at the
+ * subflow's current sequence numbers (as send_sf_fin()); false if that
+ * subflow is gone */
+static bool send_sf0_signal(struct conv *cv, struct conv_conn *c,
+			    const struct mpc_conn *m,
+			    const struct mpc_mptcp_opt *sig)
+{
+	uint32_t off = 0, data_ack = m->max_leg_ack - m->up_off;
+	struct mpc_tcp_seg s;
+	int n;
+
+	if (!(m->sf[0].flags & MPC_SF_ACTIVE) || c->sf_fin_sent ||
+	    c->sf_fin_rcvd)
+		return false;
+	seg_to_client(c, &s);
+	s.seq = sf_snd_nxt(m);
+	s.ack = (m->flags & MPC_CF_MULTI) ? m->sf[0].up_ack
+					  : data_ack + m->sf[0].up_off;
+	s.flags = MPC_TH_ACK;
+	s.win = sf_win(c);
+	if (m->flags & MPC_CF_SF_TS)
+		off = put_ts(s.opts, off, c->sopt.tsval, c->cli_ts);
+	n = mpc_mptcp_build(s.opts, off, MPC_TCPOPT_MAXLEN, sig);
+	if (n < 0)
+		return false;
+	off += (uint32_t)n;
+	/* the DATA_ACK too where it fits (not beside an IPv6 ADD_ADDR and
+	 * timestamps: Linux drops it there as well) */
+	if (off + 8 <= MPC_TCPOPT_MAXLEN)
+		off += (uint32_t)put_dss(s.opts, off, true, data_ack, false, 0,
+					 0, 0, false);
+	opts_finish(&s, off);
+	send_seg(cv, &s);
+	return true;
+}
+
+static void send_add_addr(struct conv *cv, struct conv_conn *c,
+			  const struct mpc_conn *m, unsigned int i)
+{
+	const struct mpc_ip *ip = &cv->cfg->announce[i];
+	struct mpc_mptcp_opt o = {.subtype = MPC_MP_ADD_ADDR};
+	bool v4 = mpc_ip_is_v4(ip);
+
+	o.variant = v4 ? 0 : MPC_ADDR_V_IPV6;
+	o.u.add.addr_id = (uint8_t)(i + 1);
+	memcpy(o.u.add.addr, v4 ? ip->a + 12 : ip->a, v4 ? 4 : 16);
+	/* no port: two zero bytes in the HMAC message */
+	if (mpc_add_addr_hmac(c->key_l, c->key_r, o.u.add.addr_id, o.u.add.addr,
+			      v4 ? 4 : 16, 0, o.u.add.hmac))
+		return;
+	if (send_sf0_signal(cv, c, m, &o))
+		cv->st.add_addr_sent++;
+}
+
+static void send_rm_addr(struct conv *cv, struct conv_conn *c,
+			 const struct mpc_conn *m, unsigned int i)
+{
+	struct mpc_mptcp_opt o = {.subtype = MPC_MP_REMOVE_ADDR};
+
+	o.u.rm.n = 1;
+	o.u.rm.ids[0] = (uint8_t)(i + 1);
+	if (send_sf0_signal(cv, c, m, &o))
+		cv->st.rm_addr_sent++;
+}
+
+static void on_add_addr_echo(struct conv *cv, struct conv_conn *c,
+			     const struct mpc_mptcp_opt *o)
+{
+	unsigned int i = (unsigned int)o->u.add.addr_id - 1;
+	const struct mpc_ip *ip;
+	bool v4;
+
+	if (o->u.add.addr_id == 0 || i >= (unsigned int)cv->cfg->n_announce ||
+	    !(c->ann_sent & (1u << i)))
+		return;
+	ip = &cv->cfg->announce[i];
+	v4 = mpc_ip_is_v4(ip);
+	if (v4 != !(o->variant & MPC_ADDR_V_IPV6) ||
+	    memcmp(o->u.add.addr, v4 ? ip->a + 12 : ip->a, v4 ? 4 : 16) != 0)
+		return;
+	if (!(c->ann_echo & (1u << i)))
+		cv->st.add_addr_echoed++;
+	c->ann_echo |= (uint8_t)(1u << i);
+}
+
+/* which announced addresses some up-and-running interface holds */
+static uint8_t ann_scan(const struct conv *cv)
+{
+	struct ifaddrs *ifa, *it;
+	uint8_t up = 0;
+	int i;
+
+	if (getifaddrs(&ifa))
+		return 0xff; /* unknown: keep what was announced */
+	for (it = ifa; it; it = it->ifa_next) {
+		struct mpc_ip a;
+
+		if (!ifa_ip(it, &a) ||
+		    (it->ifa_flags & (IFF_UP | IFF_RUNNING)) !=
+			    (IFF_UP | IFF_RUNNING))
+			continue;
+		i = mpc_config_announce_id(cv->cfg, &a);
+		if (i)
+			up |= (uint8_t)(1u << (i - 1));
+	}
+	freeifaddrs(ifa);
+	return up;
+}
+
+/*
+ * Subflows whose converter end is an address that went away: nothing
+ * can be sent from there any more, so the scheduler must not wait for
+ * them to stall. The client closes its end on our REMOVE_ADDR; its FIN
+ * or RST may never arrive (no route back to it), so we do not wait.
+ */
+static void ann_close_subflows(struct conv *cv, struct conv_conn *c,
+			       uint8_t gone)
+{
+	const struct mpc_conn *m = &cv->conns_mem[conn_id(cv, c)];
+	unsigned int i;
+
+	for (i = 1; i < MPC_MAX_SUBFLOWS; i++) {
+		const struct mpc_subflow *sf = &m->sf[i];
+		struct mpc_ip l;
+		int a;
+
+		if (!(sf->flags & MPC_SF_ACTIVE))
+			continue;
+		mpc_ip_from_words(&l, sf->local, sf->family);
+		a = mpc_config_announce_id(cv->cfg, &l);
+		if (a && (gone & (1u << (a - 1)))) {
+			sf_close(cv, c, i);
+			log_debug("conn %u: subflow %u closed: its address "
+				  "went away",
+				  conn_id(cv, c), i);
+		}
+	}
+}
+
+static void ann_refresh(struct conv *cv, uint64_t now)
+{
+	uint8_t up, gone;
+	uint32_t id;
+	unsigned int i;
+
+	if (!cv->cfg->n_announce || now - cv->ann_checked < ANN_REFRESH)
+		return;
+	cv->ann_checked = now;
+	up = ann_scan(cv);
+	if (up == 0xff)
+		return;
+	gone = (uint8_t)(cv->ann_up & ~up);
+	if (up != cv->ann_up) {
+		for (i = 0; i < (unsigned int)cv->cfg->n_announce; i++)
+			if ((up ^ cv->ann_up) & (1u << i)) {
+				char a[64];
+
+				mpc_ip_str(&cv->cfg->announce[i], a, sizeof(a));
+				log_info("announce: %s (ID %u) %s", a, i + 1,
+					 (up & (1u << i)) ? "up" : "gone");
+			}
+	}
+	cv->ann_up = up;
+	if (!gone)
+		return;
+	for (id = 0; id < cv->max_conns; id++) {
+		struct conv_conn *c = &cv->conns[id];
+		uint8_t w = (uint8_t)(c->ann_sent & gone);
+
+		if (!c->used)
+			continue;
+		ann_close_subflows(cv, c, gone);
+		if (!w)
+			continue;
+		for (i = 0; i < MPC_MAX_ANNOUNCE; i++)
+			if (w & (1u << i)) {
+				send_rm_addr(cv, c, &cv->conns_mem[id], i);
+				c->ann_tries[i] = 0;
+			}
+		c->ann_sent &= (uint8_t)~w;
+		c->ann_echo &= (uint8_t)~w;
+	}
+}
+
+/* from tick_conn(): announce and repeat unechoed ADD_ADDRs */
+static void announce_tick(struct conv *cv, struct conv_conn *c,
+			  const struct mpc_conn *m, uint64_t now)
+{
+	unsigned int i;
+
+	if (c->state != MPC_CS_ESTABLISHED || !c->mptcp || !c->have_key_r)
+		return;
+	for (i = 0; i < (unsigned int)cv->cfg->n_announce; i++) {
+		uint8_t bit = (uint8_t)(1u << i);
+
+		if (!(cv->ann_up & bit) || (c->ann_echo & bit) ||
+		    !ann_fits(cv, c, i) || c->ann_tries[i] >= ANN_TRIES ||
+		    ((c->ann_sent & bit) && now < c->ann_due[i]))
+			continue;
+		send_add_addr(cv, c, m, i);
+		c->ann_sent |= bit;
+		c->ann_due[i] = now + (ANN_RTO << c->ann_tries[i]);
+		c->ann_tries[i]++;
+	}
+}
 
 static void tick_conn(struct conv *cv, struct conv_conn *c, uint64_t now)
 {
@@ -2288,6 +2575,8 @@ static void tick_conn(struct conv *cv, struct conv_conn *c, uint64_t now)
 		c->deadline = now + c->rto;
 		send_reply(cv, c);
 	}
+	if (cv->cfg->n_announce)
+		announce_tick(cv, c, &cv->conns_mem[id], now);
 	if (c->user_len && !c->user_acked) {
 		if (!mpc_before(m.max_leg_ack, c->leg_iss + 1 + c->user_len))
 			c->user_acked = true;
@@ -2331,6 +2620,7 @@ void conv_tick(struct conv *cv, uint64_t now_unused)
 	uint32_t i, zero = 0;
 
 	(void)now_unused;
+	ann_refresh(cv, now);
 	for (i = 0; i < cv->max_conns; i++)
 		if (cv->conns[i].used)
 			tick_conn(cv, &cv->conns[i], now);
@@ -2392,9 +2682,10 @@ static struct mpc_conn *conns_map_mmap(int fd, uint32_t max_conns, size_t *len)
 int conv_init(struct conv *cv, const struct mpc_config *cfg, int conns_fd,
 	      int flows_fd, int config_fd, int agent_fd, uint32_t max_conns)
 {
+	struct mpc_endpoint svc[MPC_DP_MAX_LISTEN];
 	struct mpc_dp_config dc;
 	uint32_t zero = 0;
-	int i;
+	int i, n;
 
 	memset(cv, 0, sizeof(*cv));
 	cv->cfg = cfg;
@@ -2425,13 +2716,20 @@ int conv_init(struct conv *cv, const struct mpc_config *cfg, int conns_fd,
 		return -errno;
 
 	memset(&dc, 0, sizeof(dc));
-	for (i = 0; cfg->mode == MPC_MODE_EXPLICIT && i < cfg->n_listen &&
-		    i < MPC_DP_MAX_LISTEN;
-	     i++) {
-		mpc_ip_to_words(&cfg->listen[i].ip, dc.listen[i].addr);
-		dc.listen[i].port = cfg->listen[i].port;
-		dc.listen[i].family = mpc_ip_is_v4(&cfg->listen[i].ip) ? 4 : 6;
+	n = cfg->mode == MPC_MODE_EXPLICIT
+		    ? mpc_config_services(cfg, svc, MPC_DP_MAX_LISTEN)
+		    : 0;
+	if (n < 0)
+		return -E2BIG; /* mpc_config_validate() said so already */
+	for (i = 0; i < n; i++) {
+		mpc_ip_to_words(&svc[i].ip, dc.listen[i].addr);
+		dc.listen[i].port = svc[i].port;
+		dc.listen[i].family = mpc_ip_is_v4(&svc[i].ip) ? 4 : 6;
 	}
+	cv->ann_up = ann_scan(cv);
+	if (cv->ann_up == 0xff)
+		cv->ann_up = 0;
+	cv->ann_checked = now_ns();
 	dc.enabled = 1;
 	if (bpf_map_update_elem(config_fd, &zero, &dc, BPF_ANY))
 		return -errno;

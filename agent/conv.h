@@ -38,6 +38,10 @@ struct conv {
 	uint8_t *ports; /* per external address: bitmap of leg ports in use */
 	uint32_t port_lo, port_hi, port_next;
 	uint16_t mtu; /* smallest MTU of the attached interfaces */
+	/* announced addresses now up (bit i: Address ID i + 1), checked
+	 * once a second (conv.c "ADD_ADDR") */
+	uint8_t ann_up;
+	uint64_t ann_checked;
 	struct mpc_agent_stats st;
 	int agent_fd; /* mpc_agent: st is published there */
 };

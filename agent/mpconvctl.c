@@ -158,15 +158,19 @@ static json_object *subflows_json(const struct mpc_conn *c)
 	for (i = 0; i < MPC_MAX_SUBFLOWS; i++) {
 		const struct mpc_subflow *sf = &c->sf[i];
 		json_object *o;
-		char rem[64];
+		char rem[64], loc[64];
 
 		if (!sf->family)
 			continue;
 		endpoint(rem, sizeof(rem), sf->remote, sf->family, sf->rport);
+		endpoint(loc, sizeof(loc), sf->local, sf->family, sf->lport);
 		o = json_object_new_object();
 		json_object_object_add(o, "id", json_object_new_int((int)i));
 		json_object_object_add(o, "client",
 				       json_object_new_string(rem));
+		/* the converter's end: the service or an announced address */
+		json_object_object_add(o, "service",
+				       json_object_new_string(loc));
 		json_object_object_add(o, "state",
 				       json_object_new_string(sf_state(sf)));
 		json_object_object_add(o, "up_bytes",
@@ -199,13 +203,14 @@ static void subflows_print(const struct mpc_conn *c)
 		return;
 	for (i = 0; i < MPC_MAX_SUBFLOWS; i++) {
 		const struct mpc_subflow *sf = &c->sf[i];
-		char rem[64];
+		char rem[64], loc[64];
 
 		if (!sf->family)
 			continue;
 		endpoint(rem, sizeof(rem), sf->remote, sf->family, sf->rport);
-		printf("      sf%u %-7s %-45s %12llu %12llu\n", i, sf_state(sf),
-		       rem, (unsigned long long)sf->up_bytes,
+		endpoint(loc, sizeof(loc), sf->local, sf->family, sf->lport);
+		printf("      sf%u %-7s %-26s %-26s %12llu %12llu\n", i,
+		       sf_state(sf), rem, loc, (unsigned long long)sf->up_bytes,
 		       (unsigned long long)sf->down_bytes);
 	}
 }

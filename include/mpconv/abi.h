@@ -123,6 +123,10 @@ struct mpc_agent_stats {
 	__u64 adopted;	   /* connections re-adopted after a restart */
 	__u64 fin_reacked; /* repeated server FIN after the close, ACKed */
 	__u64 hole_filled; /* multipath: subflow holes filled (MPC_SLOW_FILL) */
+	/* the converter's addresses (key announce, RFC 8684 3.4) */
+	__u64 add_addr_sent;   /* ADD_ADDR sent (each repetition counts) */
+	__u64 add_addr_echoed; /* ADD_ADDR echoed by the client */
+	__u64 rm_addr_sent;    /* REMOVE_ADDR sent (address gone or down) */
 };
 
 /* slow path: why the agent gets a packet (struct mpc_slow_hdr.reason) */

@@ -153,6 +153,76 @@ static void test_validate(void **state)
 			     0);
 }
 
+/* announce: Address IDs, the data path's service endpoints, refusals */
+static void test_announce(void **state)
+{
+	struct mpc_endpoint svc[MPC_DP_MAX_LISTEN];
+	struct mpc_config c;
+	struct mpc_ip ip;
+	char buf[64];
+
+	(void)state;
+	mpc_config_defaults(&c);
+	assert_int_equal(set(&c, "interfaces", "m1,m2,m3"), 0);
+	assert_int_equal(
+		set(&c, "listen", "192.0.2.1:5124,[2001:db8:1::1]:5125"), 0);
+	assert_int_equal(set(&c, "external-address", "203.0.113.1"), 0);
+	assert_int_equal(set(&c, "announce", "192.0.2.129, 2001:db8:2::1"), 0);
+	assert_int_equal(c.n_announce, 2);
+	/* joins are off by default: nobody could use the addresses */
+	assert_int_not_equal(mpc_config_validate(&c, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "max-subflows"));
+	assert_int_equal(set(&c, "max-subflows", "2"), 0);
+	assert_int_equal(mpc_config_validate(&c, err, sizeof(err)), 0);
+	/* IDs in list order, from 1; anything else 0 */
+	assert_int_equal(mpc_ip_parse("2001:db8:2::1", &ip), 0);
+	assert_int_equal(mpc_config_announce_id(&c, &ip), 2);
+	assert_int_equal(mpc_ip_parse("192.0.2.129", &ip), 0);
+	assert_int_equal(mpc_config_announce_id(&c, &ip), 1);
+	assert_int_equal(mpc_ip_parse("192.0.2.1", &ip), 0);
+	assert_int_equal(mpc_config_announce_id(&c, &ip), 0);
+	/* service endpoints: listen first, then each announced address
+	 * with the listen port of its family */
+	assert_int_equal(mpc_config_services(&c, svc, MPC_DP_MAX_LISTEN), 4);
+	mpc_ip_str(&svc[2].ip, buf, sizeof(buf));
+	assert_string_equal(buf, "192.0.2.129");
+	assert_int_equal(svc[2].port, 5124);
+	mpc_ip_str(&svc[3].ip, buf, sizeof(buf));
+	assert_string_equal(buf, "2001:db8:2::1");
+	assert_int_equal(svc[3].port, 5125);
+	assert_int_equal(mpc_config_services(&c, svc, 3), -1);
+	/* a third address does not fit the data path's four endpoints */
+	assert_int_equal(set(&c, "announce",
+			     "192.0.2.129,2001:db8:2::1,"
+			     "198.51.100.9"),
+			 0);
+	assert_int_not_equal(mpc_config_validate(&c, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "service"));
+	/* no listen endpoint of the family: the port would be unknown */
+	assert_int_equal(set(&c, "listen", "192.0.2.1:5124"), 0);
+	assert_int_equal(set(&c, "announce", "2001:db8:2::1"), 0);
+	assert_int_not_equal(mpc_config_validate(&c, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "family"));
+	/* a listen address is ID 0, never announced */
+	assert_int_equal(set(&c, "announce", "192.0.2.1"), 0);
+	assert_int_not_equal(mpc_config_validate(&c, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "listen address"));
+	/* malformed, repeated, too many */
+	assert_int_not_equal(set(&c, "announce", "192.0.2.300"), 0);
+	assert_int_not_equal(set(&c, "announce", "192.0.2.129:5124"), 0);
+	assert_int_not_equal(set(&c, "announce", "192.0.2.129,192.0.2.129"), 0);
+	assert_int_not_equal(set(&c, "announce",
+				 "192.0.2.5,192.0.2.6,"
+				 "192.0.2.7,192.0.2.8"),
+			     0);
+	/* an explicit-mode network converter only */
+	assert_int_equal(set(&c, "announce", "192.0.2.129"), 0);
+	assert_int_equal(mpc_config_validate(&c, err, sizeof(err)), 0);
+	assert_int_equal(set(&c, "role", "cpe"), 0);
+	assert_int_not_equal(mpc_config_validate(&c, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "announce"));
+}
+
 static void write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -272,6 +342,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6_values),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_validate),
+		cmocka_unit_test(test_announce),
 		cmocka_unit_test(test_scheduler),
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_docs_list_every_key),

@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2317 # case functions are called through run_case
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+#
+# The converter announces its other addresses (key `announce`, RFC 8684
+# 3.4.1 ADD_ADDR with HMAC) and withdraws them (REMOVE_ADDR), both data
+# paths. The client's kernel has NO subflow endpoint here (flushed), so
+# the only way it can open a second subflow is the converter's ADD_ADDR:
+# its in-kernel path manager connects to the announced address (link 2,
+# m2) from whatever source its routing picks (c2).
+#
+#   - IPv4 and IPv6: mpconvd --announce m2's addresses; a converted
+#     upload. The client accepted our ADD_ADDR (MPTcpExtAddAddr +1, so the
+#     HMAC was right; MPTcpExtAddAddrDrop +0), echoed it (agent
+#     add_addr_echoed), joined the announced address (agent
+#     join_accepted, a subflow whose converter end is m2's address in
+#     mpconvctl conns, carrying payload), SHA-256 equal
+#   - withdrawal and return, during one upload: m2's IPv4 address is
+#     deleted in the converter namespace: the agent sends REMOVE_ADDR
+#     (rm_addr_sent), the client removes the address (MPTcpExtRmAddr) and
+#     closes its subflow there (agent sf_closed), the upload goes on
+#     over link 1; the address comes back: announced again, joined again
+#     (a second join_accepted); the upload completes, verified
+#   - addresses are announced to MPTCP connections only after the keys are
+#     known, so a plain TCP client (fallback test elsewhere) never sees one
+#
+# env: DATAPATHS ("xdp tc"), SIZE (16M, the announce cases), WITHDRAW_SIZE
+# (24M: the withdrawal cases need a transfer that outlives the join, the
+# removal and the rejoin, ~15 s at 2 x RATE), RATE (8mbit per link),
+# KEEP_TMP=1 (keeps the client's `ip mptcp monitor` output)
+set -euo pipefail
+
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+DATAPATHS=${DATAPATHS:-xdp tc}
+SIZE=${SIZE:-16M}
+RATE=${RATE:-8mbit}
+WITHDRAW_SIZE=${WITHDRAW_SIZE:-24M}
+
+require_topo
+require_mptcp
+[ -x "$MPCONVD" ] || die "$MPCONVD not built (make all)"
+topo_create --xdp
+convert_client_setup "$NS_CLIENT"
+# no subflow endpoint at the client: joins only where we announce
+ip -n "$NS_CLIENT" mptcp endpoint flush
+[ -z "$(ip -n "$NS_CLIENT" mptcp endpoint show)" ] || die "client endpoints left"
+ip -n "$NS_CLIENT" mptcp limits set subflows 8 add_addr_accepted 8
+
+log "kernel $(uname -r), data paths: $DATAPATHS, $SIZE uploads, links at $RATE"
+
+_agent() { mpc_counter "$1" || echo 0; }
+_cli() { nstat_get "$NS_CLIENT" "$1"; }
+
+# _sf_bytes_at SERVICE: payload the data path translated upstream on the
+# subflows whose converter end is SERVICE (ADDR:PORT, [V6]:PORT), over
+# the connections listed now
+_sf_bytes_at() {
+	mpc_ctl -j conns | python3 -c '
+import json, sys
+n = 0
+for c in json.load(sys.stdin)["connections"]:
+    for sf in c.get("sf", []):
+        if sf.get("service") == sys.argv[1]:
+            n += sf["up_bytes"]
+print(n)' "$1"
+}
+
+# _wait_for SECONDS CMD...: CMD until it succeeds or SECONDS passed (by
+# the clock: under TCG one mpconvctl round takes long)
+_wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	while [ "$SECONDS" -lt "$end" ]; do
+		"$@" && return 0
+		nap 0.2
+	done
+	"$@"
+}
+
+_bytes_at_least() { [ "$(_sf_bytes_at "$1" 2>/dev/null || echo 0)" -gt "$2" ]; }
+_agent_at_least() { [ "$(_agent "$1")" -ge "$2" ]; }
+
+# _sf_joined SERVICE: some connection has an active subflow to SERVICE
+_sf_joined() {
+	mpc_ctl -j conns | python3 -c '
+import json, sys
+sys.exit(not any(sf.get("service") == sys.argv[1] and sf.get("state") == "active"
+                 for c in json.load(sys.stdin)["connections"] for sf in c.get("sf", [])))' "$1"
+}
+
+# case_announce DP FAMILY: one upload; the client joins where we announced
+case_announce() {
+	local dp=$1 fam=$2 srv conv svc rc=0 aa0 ad0 ae0 as0 ja0 b=0
+	if [ "$fam" = 4 ]; then
+		srv=$IP4_S1 conv=$IP4_M1 svc="$IP4_M2:$CONVERT_PORT"
+	else
+		srv=$IP6_S1 conv="[$IP6_M1]" svc="[$IP6_M2]:$CONVERT_PORT"
+	fi
+	aa0=$(_cli MPTcpExtAddAddr) ad0=$(_cli MPTcpExtAddAddrDrop)
+	ae0=$(_agent add_addr_echoed) as0=$(_agent add_addr_sent) ja0=$(_agent join_accepted)
+	link_rate 1 "$RATE" || return 1
+	link_rate 2 "$RATE" || return 1
+	xfer_start "$NS_CLIENT" "$NS_SERVER" --addr "$srv" --convert "$conv" \
+		--client-mptcp --up "$SIZE" --down 1K --timeout 120 --name "$dp-ann$fam" \
+		-- --expect-mptcp --expect-syn-data || return 1
+	_wait_for 10 _bytes_at_least "$svc" 0 || true
+	b=$(_sf_bytes_at "$svc" 2>/dev/null || echo 0)
+	xfer_wait || rc=1
+	link_rate 1 off || return 1
+	link_rate 2 off || return 1
+	assert_eq "$rc" 0 "$SIZE upload over IPv$fam verified, MPTCP"
+	assert_ge $(($(_agent add_addr_sent) - as0)) 1 "agent add_addr_sent"
+	assert_ge $(($(_cli MPTcpExtAddAddr) - aa0)) 1 \
+		"client MPTcpExtAddAddr (our ADD_ADDR arrived, its HMAC verified)"
+	assert_eq $(($(_cli MPTcpExtAddAddrDrop) - ad0)) 0 "client MPTcpExtAddAddrDrop"
+	assert_ge $(($(mpc_counter_at_least add_addr_echoed $((ae0 + 1))) - ae0)) 1 \
+		"agent add_addr_echoed (the client echoed it)"
+	assert_ge $(($(_agent join_accepted) - ja0)) 1 \
+		"agent join_accepted (the client joined; it has no endpoint of its own)"
+	assert_gt "$b" 0 "payload translated on the subflow to the announced $svc ($b B seen)"
+	info "client subflows at the end: $XFER_SUBFLOWS"
+}
+
+# _mon_count FILE REGEX: lines of the client's `ip mptcp monitor` matching
+_mon_count() { grep -cE -- "$2" "$1" 2>/dev/null || true; }
+_mon_at_least() { [ "$(_mon_count "$1" "$2")" -ge "$3" ]; }
+
+# case_withdraw DP DIR: m2's IPv4 address leaves and comes back mid-upload
+# (DIR up) or mid-download (down: the converter's scheduler must leave the
+# subflow at once); the client's own account of it comes from its path
+# manager's events
+case_withdraw() {
+	local dp=$1 dir=$2 svc="$IP4_M2:$CONVERT_PORT" rc=0 ra0 sc0 rm0 ja0 as0 t0 t_rm t_back sz
+	local size mon=$TOPO_TMP/$dp-$dir-monitor.txt mpid
+	size=$(numfmt --from=iec "$WITHDRAW_SIZE")
+	local sf_up="SF_ESTABLISHED.* remid=1 .*daddr4=$IP4_M2 " sf_down="SF_CLOSED.* remid=1 .*daddr4=$IP4_M2 "
+	ra0=$(_cli MPTcpExtRmAddr) sc0=$(_agent sf_closed)
+	rm0=$(_agent rm_addr_sent) ja0=$(_agent join_accepted)
+	link_rate 1 "$RATE" || return 1
+	link_rate 2 "$RATE" || return 1
+	bg_start "$NS_CLIENT" ip mptcp monitor >"$mon" 2>&1
+	mpid=$BG_PID
+	if [ "$dir" = up ]; then sz="--up $size --down 1K"; else sz="--up 1K --down $size"; fi
+	# shellcheck disable=SC2086 # two options
+	xfer_start "$NS_CLIENT" "$NS_SERVER" --addr "$IP4_S1" --convert "$IP4_M1" \
+		--client-mptcp $sz --timeout 180 --name "$dp-withdraw-$dir" \
+		-- --expect-mptcp --expect-syn-data || { bg_stop "$mpid"; return 1; }
+	if ! _wait_for 10 _sf_joined "$svc"; then
+		info "no subflow to $svc within 10 s"
+		rc=1
+	fi
+	as0=$(_agent add_addr_sent)
+	t0=$SECONDS
+	ip -n "$NS_CONV" addr del "$IP4_M2/25" dev "$IF_M2" || rc=1
+	_wait_for 5 _mon_at_least "$mon" "$sf_down" 1 || rc=1
+	t_rm=$((SECONDS - t0))
+	ip -n "$NS_CONV" addr add "$IP4_M2/25" dev "$IF_M2" || rc=1
+	t0=$SECONDS
+	_wait_for 10 _mon_at_least "$mon" "$sf_up" 2 || rc=1
+	t_back=$((SECONDS - t0))
+	xfer_wait || rc=1
+	bg_stop "$mpid" || true
+	link_rate 1 off || return 1
+	link_rate 2 off || return 1
+	info "client path manager events: $(grep -oE '^\[ *[A-Z_]+\]' "$mon" | tr -d '[] ' | tr '\n' ' ')"
+	assert_eq "$rc" 0 "$size B ${dir}load verified across the withdrawal and return"
+	assert_ge $(($(_agent rm_addr_sent) - rm0)) 1 "agent rm_addr_sent"
+	assert_ge $(($(_cli MPTcpExtRmAddr) - ra0)) 1 "client MPTcpExtRmAddr (our REMOVE_ADDR arrived)"
+	assert_ge "$(_mon_count "$mon" "REMOVED.* remid=1")" 1 "client event REMOVED remid=1"
+	assert_ge "$(_mon_count "$mon" "$sf_down")" 1 \
+		"client event SF_CLOSED of its subflow to $IP4_M2 (ID 1 from our MP_JOIN SYN/ACK)"
+	assert_ge $(($(_agent sf_closed) - sc0)) 1 "agent sf_closed (ours closed too)"
+	assert_ge $(($(_agent add_addr_sent) - as0)) 1 "agent add_addr_sent again after the return"
+	assert_ge "$(_mon_count "$mon" "$sf_up")" 2 "client event SF_ESTABLISHED to $IP4_M2 again"
+	assert_ge $(($(_agent join_accepted) - ja0)) 2 "agent join_accepted: the first join and the one after the return"
+	info "MEASURE $dp withdraw ($dir): client subflow closed ${t_rm} s after the address left, rejoined ${t_back} s after it returned"
+}
+
+for dp in $DATAPATHS; do
+	if ! mpc_start --datapath "$dp" --max-subflows 8 \
+		--listen "$IP4_M1:$CONVERT_PORT,[$IP6_M1]:$CONVERT_PORT" \
+		--announce "$IP4_M2,$IP6_M2"; then
+		run_case "$dp: converter starts (--announce)" false
+		continue
+	fi
+	run_case "$dp: IPv4: ADD_ADDR accepted, the client joins the announced address" \
+		case_announce "$dp" 4
+	run_case "$dp: IPv6: ADD_ADDR accepted, the client joins the announced address" \
+		case_announce "$dp" 6
+	run_case "$dp: upload: address gone: REMOVE_ADDR, subflow closed; back: announced, joined again" \
+		case_withdraw "$dp" up
+	run_case "$dp: download: address gone: REMOVE_ADDR, subflow closed; back: announced, joined again" \
+		case_withdraw "$dp" down
+	mpc_stop || true
+done
+test_finish
