@@ -138,6 +138,9 @@ struct conv_conn {
 	uint8_t ann_echo; /* the client echoed it */
 	uint8_t ann_tries[MPC_MAX_ANNOUNCE];
 	uint64_t ann_due[MPC_MAX_ANNOUNCE];
+	uint8_t rm_pend; /* withdrawn, REMOVE_ADDR to be repeated */
+	uint8_t rm_tries[MPC_MAX_ANNOUNCE];
+	uint64_t rm_due[MPC_MAX_ANNOUNCE];
 };
 
 static uint64_t now_ns(void)
@@ -2263,8 +2266,9 @@ void conv_icmp(struct conv *cv, int family, uint8_t type, uint8_t code,
  * connection whose keys we both know gets an ADD_ADDR for every up
  * address of its family on a pure ACK of its first subflow, repeated
  * ANN_TRIES times (ANN_RTO, doubling) until the client echoes it
- * (on_add_addr_echo()). An address that goes down is withdrawn with one
- * REMOVE_ADDR to every connection it was announced to; the client then
+ * (on_add_addr_echo()). An address that goes down is withdrawn with a
+ * REMOVE_ADDR (RM_TRIES times) to every connection it was announced to;
+ * the client then
  * closes its subflows to it (those got the address's ID in our SYN/ACK,
  * join_send_synack()). It is announced again when it comes back.
  *
@@ -2277,6 +2281,10 @@ void conv_icmp(struct conv *cv, int family, uint8_t type, uint8_t code,
 #define ANN_RTO (1 * NSEC)
 #define ANN_TRIES 3
 #define ANN_REFRESH (1 * NSEC)
+/* REMOVE_ADDR is not acknowledged (RFC 8684 3.4.2): sent RM_TRIES times,
+ * RM_GAP apart, unless the address is back */
+#define RM_TRIES 3
+#define RM_GAP (300 * MSEC)
 
 static bool ann_fits(const struct conv *cv, const struct conv_conn *c,
 		     unsigned int i)
@@ -2298,6 +2306,9 @@ static bool send_sf0_signal(struct conv *cv, struct conv_conn *c,
 	if (!(m->sf[0].flags & MPC_SF_ACTIVE) || c->sf_fin_sent ||
 	    c->sf_fin_rcvd)
 		return false;
+	/* the server's newest TSval, read now: one older by more than a
+	 * tick fails the client's PAWS check and the segment is dropped */
+	conn_sync_ts(c, m);
 	seg_to_client(c, &s);
 	s.seq = sf_snd_nxt(m);
 	s.ack = (m->flags & MPC_CF_MULTI) ? m->sf[0].up_ack
@@ -2462,9 +2473,12 @@ static void ann_refresh(struct conv *cv, uint64_t now)
 			if (w & (1u << i)) {
 				send_rm_addr(cv, c, &cv->conns_mem[id], i);
 				c->ann_tries[i] = 0;
+				c->rm_tries[i] = 1;
+				c->rm_due[i] = now + RM_GAP;
 			}
 		c->ann_sent &= (uint8_t)~w;
 		c->ann_echo &= (uint8_t)~w;
+		c->rm_pend |= w;
 	}
 }
 
@@ -2476,6 +2490,20 @@ static void announce_tick(struct conv *cv, struct conv_conn *c,
 
 	if (c->state != MPC_CS_ESTABLISHED || !c->mptcp || !c->have_key_r)
 		return;
+	for (i = 0; c->rm_pend && i < MPC_MAX_ANNOUNCE; i++) {
+		uint8_t bit = (uint8_t)(1u << i);
+
+		if (!(c->rm_pend & bit) || now < c->rm_due[i])
+			continue;
+		/* back already (announced again below), or sent enough */
+		if ((cv->ann_up & bit) || c->rm_tries[i] >= RM_TRIES) {
+			c->rm_pend &= (uint8_t)~bit;
+			continue;
+		}
+		send_rm_addr(cv, c, m, i);
+		c->rm_tries[i]++;
+		c->rm_due[i] = now + RM_GAP;
+	}
 	for (i = 0; i < (unsigned int)cv->cfg->n_announce; i++) {
 		uint8_t bit = (uint8_t)(1u << i);
 

@@ -563,10 +563,16 @@ _topo_routes_client() {
 	ip -n "$NS_CLIENT" route replace default via "$gw4" dev "$dev" table "$tab"
 	ip -n "$NS_CLIENT" -6 route replace "$net6" dev "$dev" table "$tab"
 	ip -n "$NS_CLIENT" -6 route replace default via "$gw6" dev "$dev" table "$tab"
-	if ! ip -n "$NS_CLIENT" rule show | grep -q "from $src4 lookup $tab"; then
+	# the rules read whole first: `ip rule show | grep -q` under pipefail
+	# fails when grep exits before ip has written everything (SIGPIPE),
+	# and the rule was then added twice ("File exists", link_up failed)
+	local rules
+	rules=$(ip -n "$NS_CLIENT" rule show)
+	if ! grep -q "from $src4 lookup $tab" <<<"$rules"; then
 		ip -n "$NS_CLIENT" rule add from "$src4" lookup "$tab" priority "$tab"
 	fi
-	if ! ip -n "$NS_CLIENT" -6 rule show | grep -q "from $src6 lookup $tab"; then
+	rules=$(ip -n "$NS_CLIENT" -6 rule show)
+	if ! grep -q "from $src6 lookup $tab" <<<"$rules"; then
 		ip -n "$NS_CLIENT" -6 rule add from "$src6" lookup "$tab" priority "$tab"
 	fi
 }

@@ -15,16 +15,18 @@
 #     add_addr_echoed), joined the announced address (agent
 #     join_accepted, a subflow whose converter end is m2's address in
 #     mpconvctl conns, carrying payload), SHA-256 equal
-#   - withdrawal and return, during one upload: m2's IPv4 address is
-#     deleted in the converter namespace: the agent sends REMOVE_ADDR
-#     (rm_addr_sent), the client removes the address (MPTcpExtRmAddr) and
-#     closes its subflow there (agent sf_closed), the upload goes on
+#   - withdrawal and return, during one upload, then one download: m2's
+#     IPv4 address is deleted in the converter namespace (a third case:
+#     link 2 goes down, m2 loses its carrier): the agent sends REMOVE_ADDR
+#     (rm_addr_sent), the client removes the address (MPTcpExtRmAddr; its
+#     path manager's REMOVED and SF_CLOSED events, `ip mptcp monitor`),
+#     we close our subflow there too (sf_closed), the transfer goes on
 #     over link 1; the address comes back: announced again, joined again
-#     (a second join_accepted); the upload completes, verified
-#   - addresses are announced to MPTCP connections only after the keys are
-#     known, so a plain TCP client (fallback test elsewhere) never sees one
+#     (SF_ESTABLISHED, a second join_accepted); the transfer completes,
+#     verified
 #
-# env: DATAPATHS ("xdp tc"), SIZE (16M, the announce cases), WITHDRAW_SIZE
+# env: DATAPATHS ("xdp tc"), ANN_SIZE (16M, the announce cases: the join
+# must carry payload before the end, also under TCG), WITHDRAW_SIZE
 # (24M: the withdrawal cases need a transfer that outlives the join, the
 # removal and the rejoin, ~15 s at 2 x RATE), RATE (8mbit per link),
 # KEEP_TMP=1 (keeps the client's `ip mptcp monitor` output)
@@ -34,7 +36,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 DATAPATHS=${DATAPATHS:-xdp tc}
-SIZE=${SIZE:-16M}
+ANN_SIZE=${ANN_SIZE:-16M}
 RATE=${RATE:-8mbit}
 WITHDRAW_SIZE=${WITHDRAW_SIZE:-24M}
 
@@ -48,7 +50,7 @@ ip -n "$NS_CLIENT" mptcp endpoint flush
 [ -z "$(ip -n "$NS_CLIENT" mptcp endpoint show)" ] || die "client endpoints left"
 ip -n "$NS_CLIENT" mptcp limits set subflows 8 add_addr_accepted 8
 
-log "kernel $(uname -r), data paths: $DATAPATHS, $SIZE uploads, links at $RATE"
+log "kernel $(uname -r), data paths: $DATAPATHS, links at $RATE"
 
 _agent() { mpc_counter "$1" || echo 0; }
 _cli() { nstat_get "$NS_CLIENT" "$1"; }
@@ -103,14 +105,14 @@ case_announce() {
 	link_rate 1 "$RATE" || return 1
 	link_rate 2 "$RATE" || return 1
 	xfer_start "$NS_CLIENT" "$NS_SERVER" --addr "$srv" --convert "$conv" \
-		--client-mptcp --up "$SIZE" --down 1K --timeout 120 --name "$dp-ann$fam" \
+		--client-mptcp --up "$ANN_SIZE" --down 1K --timeout 120 --name "$dp-ann$fam" \
 		-- --expect-mptcp --expect-syn-data || return 1
 	_wait_for 10 _bytes_at_least "$svc" 0 || true
 	b=$(_sf_bytes_at "$svc" 2>/dev/null || echo 0)
 	xfer_wait || rc=1
 	link_rate 1 off || return 1
 	link_rate 2 off || return 1
-	assert_eq "$rc" 0 "$SIZE upload over IPv$fam verified, MPTCP"
+	assert_eq "$rc" 0 "$ANN_SIZE upload over IPv$fam verified, MPTCP"
 	assert_ge $(($(_agent add_addr_sent) - as0)) 1 "agent add_addr_sent"
 	assert_ge $(($(_cli MPTcpExtAddAddr) - aa0)) 1 \
 		"client MPTcpExtAddAddr (our ADD_ADDR arrived, its HMAC verified)"
@@ -127,13 +129,23 @@ case_announce() {
 _mon_count() { grep -cE -- "$2" "$1" 2>/dev/null || true; }
 _mon_at_least() { [ "$(_mon_count "$1" "$2")" -ge "$3" ]; }
 
-# case_withdraw DP DIR: m2's IPv4 address leaves and comes back mid-upload
-# (DIR up) or mid-download (down: the converter's scheduler must leave the
-# subflow at once); the client's own account of it comes from its path
-# manager's events
+# _m2_gone addr|link, _m2_back addr|link: m2's IPv4 address deleted and
+# re-added, or link 2 down (m2 loses its carrier: not RUNNING) and up
+_m2_gone() {
+	if [ "$1" = addr ]; then ip -n "$NS_CONV" addr del "$IP4_M2/25" dev "$IF_M2"; else link_down 2; fi
+}
+_m2_back() {
+	if [ "$1" = addr ]; then ip -n "$NS_CONV" addr add "$IP4_M2/25" dev "$IF_M2"; else link_up 2; fi
+}
+
+# case_withdraw DP DIR HOW: m2's IPv4 address leaves and comes back
+# (HOW addr: deleted; link: link 2 down) mid-upload (DIR up) or
+# mid-download (down: the converter's scheduler must leave the subflow at
+# once); the client's own account of it comes from its path manager's
+# events
 case_withdraw() {
-	local dp=$1 dir=$2 svc="$IP4_M2:$CONVERT_PORT" rc=0 ra0 sc0 rm0 ja0 as0 t0 t_rm t_back sz
-	local size mon=$TOPO_TMP/$dp-$dir-monitor.txt mpid
+	local dp=$1 dir=$2 how=$3 svc="$IP4_M2:$CONVERT_PORT" rc=0 ra0 sc0 rm0 ja0 as0 t0 t_rm t_back sz
+	local size mon=$TOPO_TMP/$dp-$dir-$how-monitor.txt mpid
 	size=$(numfmt --from=iec "$WITHDRAW_SIZE")
 	local sf_up="SF_ESTABLISHED.* remid=1 .*daddr4=$IP4_M2 " sf_down="SF_CLOSED.* remid=1 .*daddr4=$IP4_M2 "
 	ra0=$(_cli MPTcpExtRmAddr) sc0=$(_agent sf_closed)
@@ -145,7 +157,7 @@ case_withdraw() {
 	if [ "$dir" = up ]; then sz="--up $size --down 1K"; else sz="--up 1K --down $size"; fi
 	# shellcheck disable=SC2086 # two options
 	xfer_start "$NS_CLIENT" "$NS_SERVER" --addr "$IP4_S1" --convert "$IP4_M1" \
-		--client-mptcp $sz --timeout 180 --name "$dp-withdraw-$dir" \
+		--client-mptcp $sz --timeout 180 --name "$dp-withdraw-$dir-$how" \
 		-- --expect-mptcp --expect-syn-data || { bg_stop "$mpid"; return 1; }
 	if ! _wait_for 10 _sf_joined "$svc"; then
 		info "no subflow to $svc within 10 s"
@@ -153,10 +165,10 @@ case_withdraw() {
 	fi
 	as0=$(_agent add_addr_sent)
 	t0=$SECONDS
-	ip -n "$NS_CONV" addr del "$IP4_M2/25" dev "$IF_M2" || rc=1
+	_m2_gone "$how" || rc=1
 	_wait_for 5 _mon_at_least "$mon" "$sf_down" 1 || rc=1
 	t_rm=$((SECONDS - t0))
-	ip -n "$NS_CONV" addr add "$IP4_M2/25" dev "$IF_M2" || rc=1
+	_m2_back "$how" || rc=1
 	t0=$SECONDS
 	_wait_for 10 _mon_at_least "$mon" "$sf_up" 2 || rc=1
 	t_back=$((SECONDS - t0))
@@ -175,7 +187,7 @@ case_withdraw() {
 	assert_ge $(($(_agent add_addr_sent) - as0)) 1 "agent add_addr_sent again after the return"
 	assert_ge "$(_mon_count "$mon" "$sf_up")" 2 "client event SF_ESTABLISHED to $IP4_M2 again"
 	assert_ge $(($(_agent join_accepted) - ja0)) 2 "agent join_accepted: the first join and the one after the return"
-	info "MEASURE $dp withdraw ($dir): client subflow closed ${t_rm} s after the address left, rejoined ${t_back} s after it returned"
+	info "MEASURE $dp withdraw ($dir, $how): client subflow closed ${t_rm} s after the address left, rejoined ${t_back} s after it returned"
 }
 
 for dp in $DATAPATHS; do
@@ -189,10 +201,12 @@ for dp in $DATAPATHS; do
 		case_announce "$dp" 4
 	run_case "$dp: IPv6: ADD_ADDR accepted, the client joins the announced address" \
 		case_announce "$dp" 6
-	run_case "$dp: upload: address gone: REMOVE_ADDR, subflow closed; back: announced, joined again" \
-		case_withdraw "$dp" up
-	run_case "$dp: download: address gone: REMOVE_ADDR, subflow closed; back: announced, joined again" \
-		case_withdraw "$dp" down
+	run_case "$dp: upload: address deleted: REMOVE_ADDR, subflow closed; back: announced, joined again" \
+		case_withdraw "$dp" up addr
+	run_case "$dp: download: address deleted: REMOVE_ADDR, subflow closed; back: announced, joined again" \
+		case_withdraw "$dp" down addr
+	run_case "$dp: download: link 2 down (m2 without carrier): REMOVE_ADDR; up: announced, joined again" \
+		case_withdraw "$dp" down link
 	mpc_stop || true
 done
 test_finish
