@@ -473,9 +473,19 @@ __noinline int mpc_g_down_pick(struct mpc_scratch *scr, struct mpc_conn *c,
 						   scr->pkt.seg.paylen);
 				if (k < 0 || (__u32)k == t ||
 				    mpc_g_send(scr, c, conn_id, (__u32)k) ==
-					    MPC_RUNS_E_FULL)
-					return MPC_MD_FULL;
-				t = (__u32)k & (MPC_MAX_SUBFLOWS - 1);
+					    MPC_RUNS_E_FULL) {
+					if (!mpc_multi_blocking(c, scr->dn_dsn))
+						return MPC_MD_FULL;
+					/* the segment all others wait for:
+					 * unrecorded on the first choice */
+					ret = MPC_MD_BARE;
+					t &= MPC_MAX_SUBFLOWS - 1;
+					scr->sfack.seq = mpc_multi_send_head(
+						&c->sf[t], scr->pkt.seg.paylen,
+						scr->now);
+				} else {
+					t = (__u32)k & (MPC_MAX_SUBFLOWS - 1);
+				}
 			}
 			c->dn_cur = t;
 			if (ret == MPC_MD_NEW &&
@@ -601,6 +611,9 @@ __noinline int mpc_g_multi_pre(struct mpc_scratch *scr, struct mpc_conn *c,
 		return 1;
 	case MPC_MD_HOLE:
 		st->multi_dn_hole++;
+		break;
+	case MPC_MD_BARE:
+		st->multi_dn_bare++;
 		break;
 	default:
 		break;

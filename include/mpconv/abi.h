@@ -64,6 +64,8 @@ struct mpc_stats {
 	__u64 multi_up_hole; /* peer's ACKs showing a subflow hole whose data
 			      * it has from another subflow: the agent fills
 			      * it (MPC_SLOW_FILL) */
+	__u64 multi_dn_bare; /* server's resend of the peer's DATA_ACK point
+			      * with no run record left: sent unrecorded */
 };
 
 /*

@@ -269,6 +269,7 @@ enum mpc_multi_down {
 	MPC_MD_REINJECTED = 4, /* resent data, elsewhere (first one stalled) */
 	MPC_MD_FULL = 5,       /* new data, no run record left: dropped */
 	MPC_MD_HOLE = 6,       /* resent data into the peer's subflow hole */
+	MPC_MD_BARE = 7,       /* the DATA_ACK point's resend, unrecorded */
 };
 
 #define MPC_MULTI_RATE_NS 20000000ull /* delivery-rate sample length */
@@ -387,6 +388,31 @@ MPC_INLINE void mpc__multi_dn_sync(struct mpc_runs_slot *rs,
 }
 
 /*
+ * Downstream writer: len bytes go out at sf's head without a run record
+ * (mpc_multi_send once it recorded them, or the resend that
+ * mpc_multi_blocking names when no record is left). Returns their
+ * subflow seq.
+ */
+MPC_INLINE __u32 mpc_multi_send_head(struct mpc_subflow *sf, __u32 len,
+				     __u64 now)
+{
+	__u32 seq = sf->dn_nxt;
+
+	if (sf->dn_nxt == sf->dn_una) {
+		/* idle until now: the rate clock starts here, and a rate
+		 * measured long ago is forgotten (mpc_multi_sched_sf) */
+		if (mpc_multi_rate_stale(sf, now))
+			sf->rate = 0;
+		sf->dl_ns = now;
+		sf->dl_bytes = 0;
+	}
+	if (!sf->tx_ns)
+		sf->tx_ns = now;
+	sf->dn_nxt = seq + len;
+	return seq;
+}
+
+/*
  * Downstream writer (the CPU of the server's packets): the server's data
  * [dsn, dsn + len) goes out on sf at our next subflow seq, which it
  * returns; recorded in sf's down runs (rs) so that a retransmission by
@@ -411,18 +437,35 @@ MPC_INLINE __u32 mpc_multi_send(struct mpc_runs_slot *rs,
 	MPC_ATOMIC_ADD(&rs->seq, 1);
 	if (*rc == MPC_RUNS_E_FULL)
 		return seq; /* not sent: the caller tries elsewhere or drops */
-	if (sf->dn_nxt == sf->dn_una) {
-		/* idle until now: the rate clock starts here, and a rate
-		 * measured long ago is forgotten (mpc_multi_sched_sf) */
-		if (mpc_multi_rate_stale(sf, now))
-			sf->rate = 0;
-		sf->dl_ns = now;
-		sf->dl_bytes = 0;
-	}
-	if (!sf->tx_ns)
-		sf->tx_ns = now;
-	sf->dn_nxt = seq + len;
-	return seq;
+	return mpc_multi_send_head(sf, len, now);
+}
+
+/*
+ * The segment at the peer's DATA_ACK point: every other one waits for it.
+ * After a timeout the server resends only this one (a window of one
+ * segment) and doubles its timer each time it is not acknowledged, so it
+ * must never be dropped or placed where the peer cannot use it:
+ *
+ *  - mpc_multi_resend_at_hole puts it into the peer's hole on its subflow
+ *    (at the peer's newest subflow ACK) even without a SACK block showing
+ *    how long the hole is, evicting the highest record when the split
+ *    needs one. Every unacknowledged byte on any subflow has a higher
+ *    DSN, or is a dead hole the agent fills, so this breaks a wait.
+ *  - with no run record left anywhere it goes out unrecorded at a
+ *    subflow's head (`multi_dn_bare`) instead of being dropped: its DSS
+ *    mapping is all the peer needs, a loss of it again is repaired by the
+ *    server's next resend, and only the place to resend it on that
+ *    subflow is lost.
+ *
+ * Both were seen as permanent stalls (server cwnd 1, RTO backoff 5-7, 17-
+ * 40 s without a packet) in about 2 of 13 TC downloads whose joined
+ * subflow was closed mid-transfer (test_explicit_announce.sh, link 2
+ * down): both remaining subflows had ~500 KB lost in flight, and the
+ * DATA_ACK segment sat in a record behind that, or found no record.
+ */
+MPC_INLINE bool mpc_multi_blocking(const struct mpc_conn *c, __u32 dsn)
+{
+	return !mpc_after(dsn, c->max_data_ack);
 }
 
 /*
@@ -434,23 +477,31 @@ MPC_INLINE __u32 mpc_multi_send(struct mpc_runs_slot *rs,
  * circular wait (data resent on this subflow after a loss on it). Send it
  * into the hole instead: the head of the hole's record is remapped to dsn
  * (mpc_runs_remap_head); the server's resend of the displaced DSNs finds
- * no place and goes out as new data. Returns true with *seq = dn_una.
+ * no place and goes out as new data. The segment at the peer's DATA_ACK
+ * point goes there without the SACK (mpc_multi_blocking). Returns true
+ * with *seq = dn_una.
  */
 MPC_INLINE bool mpc_multi_resend_at_hole(struct mpc_runs_slot *rs,
 					 const struct mpc_conn *c,
 					 const struct mpc_subflow *sf,
 					 __u32 dsn, __u32 len, __u32 *seq)
 {
+	bool blocking = mpc_multi_blocking(c, dsn);
 	__u32 una = sf->dn_una;
 	bool ok;
 
-	if (rs->tag != mpc_multi_tag(c) || !len || sf->sack_ack != una ||
-	    mpc_before(sf->sack_lo, una + len) || !rs->q.n)
+	if (rs->tag != mpc_multi_tag(c) || !len || !rs->q.n)
+		return false;
+	/* the peer's newest ACK is at una (else the hole may be filled
+	 * already), and its SACK shows the hole is long enough, or this is
+	 * the segment everything waits for (mpc_multi_blocking) */
+	if (sf->sack_ack != una ||
+	    (!blocking && mpc_before(sf->sack_lo, una + len)))
 		return false;
 	MPC_ATOMIC_ADD(&rs->seq, 1);
 	mpc__multi_dn_sync(rs, c, sf);
 	ok = rs->q.n && mpc_after(rs->q.r[0].dsn, dsn) &&
-	     mpc_runs_remap_head(&rs->q, dsn, len);
+	     mpc_runs_remap_head(&rs->q, dsn, len, blocking);
 	MPC_ATOMIC_ADD(&rs->seq, 1);
 	if (ok)
 		*seq = una;
@@ -543,6 +594,14 @@ MPC_INLINE bool mpc_multi_in_flight(const struct mpc_runs_slot *rs,
  * above the hole for good. *dsn, *len: the acknowledged part of that run
  * from ack on (at most up to data_ack). False if ack is not in a record
  * or its data is not acknowledged yet (a hole the server's resend fills).
+ *
+ * A hole in no record (its data went out unrecorded, or its record was
+ * evicted) is dead as well: nobody can ever resend those subflow bytes.
+ * It is filled the same way, mapped to the `len` DSNs just below
+ * data_ack, which the peer has and discards; whatever the hole held, the
+ * peer's DATA_ACK still waits for it, so the server resends it and it
+ * goes out anew. Seen as a TC download stalled for good behind a 2856-
+ * byte unrecorded hole after a subflow closed mid-transfer.
  */
 MPC_INLINE bool mpc_multi_dead_hole(const struct mpc_runs_slot *rs,
 				    const struct mpc_conn *c, __u32 ack,
@@ -551,8 +610,16 @@ MPC_INLINE bool mpc_multi_dead_hole(const struct mpc_runs_slot *rs,
 	__u32 d = 0, n = 0;
 	__u64 s1;
 
-	if (!mpc_multi_read_begin(rs, c, &s1) ||
-	    !mpc_runs_find_sf(&rs->q, ack, &d, &n) ||
+	if (!mpc_multi_read_begin(rs, c, &s1))
+		return false;
+	if (mpc_runs_gap_at(&rs->q, ack, &n)) {
+		if (!mpc_multi_read_ok(rs, s1))
+			return false;
+		*dsn = data_ack - n;
+		*len = n;
+		return true;
+	}
+	if (!mpc_runs_find_sf(&rs->q, ack, &d, &n) ||
 	    !mpc_before(d, data_ack) || !mpc_multi_read_ok(rs, s1))
 		return false;
 	if (n > data_ack - d)

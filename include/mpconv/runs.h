@@ -357,10 +357,13 @@ MPC_INLINE __u32 mpc_runs_ack_point(const struct mpc_runs *q, __u32 dsn_ack)
  * to `dsn`: the sender puts other data (a resend) where the peer has a
  * hole (multi.h mpc_multi_resend_at_hole). The rest of that record keeps
  * its mapping, in a record of its own when len is shorter (needs a free
- * record). Returns false, changing nothing, when the first record does
- * not start at sf_una, is shorter than len, or there is no room.
+ * record; with `evict`, the highest record gives its place, as in
+ * mpc_runs_add: `evicted`). Returns false, changing nothing, when the
+ * first record does not start at sf_una, is shorter than len, or there
+ * is no room.
  */
-MPC_INLINE bool mpc_runs_remap_head(struct mpc_runs *q, __u32 dsn, __u32 len)
+MPC_INLINE bool mpc_runs_remap_head(struct mpc_runs *q, __u32 dsn, __u32 len,
+				    bool evict)
 {
 	struct mpc_run *r0 = &q->r[0];
 	__u32 d;
@@ -368,8 +371,12 @@ MPC_INLINE bool mpc_runs_remap_head(struct mpc_runs *q, __u32 dsn, __u32 len)
 	if (!q->n || !len || r0->sf != q->sf_una || r0->len < len)
 		return false;
 	if (r0->len > len) {
-		if (q->n >= MPC_RUNS_MAX)
+		if (q->n >= MPC_RUNS_MAX && (!evict || q->n < 2))
 			return false;
+		if (q->n >= MPC_RUNS_MAX) {
+			q->n--;
+			q->evicted++;
+		}
 		/* r[1..n-1] up one, from the top */
 		for (d = MPC_RUNS_MAX - 1; d >= 2; d--)
 			if (d <= q->n)
@@ -450,6 +457,30 @@ MPC_INLINE bool mpc_runs_find_sf(const struct mpc_runs *q, __u32 sf, __u32 *dsn,
 			*left = mpc_run_sf_end(r) - sf;
 			return true;
 		}
+	}
+	return false;
+}
+
+/*
+ * Subflow seq sf is in no record but below one (a gap: data sent without
+ * a record, or whose record was evicted): *left = bytes from sf to the
+ * next record. False if sf is in a record or above them all.
+ */
+MPC_INLINE bool mpc_runs_gap_at(const struct mpc_runs *q, __u32 sf, __u32 *left)
+{
+	__u32 i;
+
+	for (i = 0; i < MPC_RUNS_MAX; i++) {
+		const struct mpc_run *r = &q->r[i];
+
+		if (i >= q->n)
+			break;
+		if (mpc_before(sf, r->sf)) {
+			*left = r->sf - sf;
+			return true;
+		}
+		if (mpc_before(sf, mpc_run_sf_end(r)))
+			return false;
 	}
 	return false;
 }

@@ -338,6 +338,15 @@ MPC_INLINE void mpc_xlate_up(const struct mpc_conn *c,
 	/* the leg ACK is what the peer acknowledged at the data level */
 	if (m.has_ack)
 		o->data_ack = m.data_ack;
+	else if (c->flags & MPC_CF_MULTI)
+		/* no DATA_ACK (Linux leaves the DSS out beside ADD_ADDR,
+		 * REMOVE_ADDR and MP_PRIO on a pure ACK): with several
+		 * subflows a subflow ACK says nothing about the data level.
+		 * Mapped through down_off it once exceeded the peer's
+		 * DATA_ACK by 283 KB after a subflow that carried resends
+		 * (an ADD_ADDR echo): the server freed data the peer never
+		 * got and the connection stalled for good. */
+		o->data_ack = c->max_data_ack;
 	else /* MP_CAPABLE ACK, plain peer: its subflow ACK, mapped */
 		o->data_ack = s->ack - sf->down_off;
 	o->ack = o->data_ack - c->down_off;

@@ -498,7 +498,7 @@ static void test_holes(void **state)
 	struct mpc_runs_slot rs;
 	struct mpc_subflow *sf;
 	struct mpc_conn c;
-	__u32 dsn = 0, len = 0, seq = 0;
+	__u32 dsn = 0, len = 0, seq = 0, ev;
 	int rc;
 
 	(void)state;
@@ -528,9 +528,22 @@ static void test_holes(void **state)
 		mpc_multi_dead_hole(&rs, &c, S + 400, D + 5000, &dsn, &len));
 	assert_int_equal(dsn, D + 400);
 	assert_int_equal(len, 600);
-	/* not in any record, or a stale slot: no */
+	/* above every record, or a stale slot: no */
 	assert_false(
 		mpc_multi_dead_hole(&rs, &c, S + 3000, D + 5000, &dsn, &len));
+	/* in no record but below one (sent unrecorded, or evicted): dead
+	 * too, filled with the DSNs just below the DATA_ACK */
+	{
+		struct mpc_runs_slot g = rs;
+
+		g.q.r[0].sf += 100;
+		g.q.r[0].dsn += 100;
+		g.q.r[0].len -= 100;
+		assert_true(mpc_multi_dead_hole(&g, &c, S + 40, D + 5000, &dsn,
+						&len));
+		assert_int_equal(len, 60);
+		assert_int_equal(dsn, D + 5000 - 60);
+	}
 	c.conn_gen++;
 	assert_false(mpc_multi_dead_hole(&rs, &c, S, D + 5000, &dsn, &len));
 	c.conn_gen--;
@@ -540,7 +553,9 @@ static void test_holes(void **state)
 	seq_writer_at(0);
 
 	/* circular wait: the server resends D - 3000 (first at S + 1000,
-	 * behind the hole whose data, D.., it will send only after this) */
+	 * behind the hole whose data, D.., it will send only after this);
+	 * the peer's DATA_ACK is below it (not mpc_multi_blocking) */
+	c.max_data_ack = D - 10000;
 	sf->sack_ack = S;
 	sf->sack_lo = S + 1000;
 	assert_true(
@@ -568,6 +583,31 @@ static void test_holes(void **state)
 	assert_int_equal(seq, S + 400);
 	assert_int_equal(rs.q.sf_una, S + 400);
 	assert_run(&rs.q, 0, S + 400, D - 5000, 600);
+
+	/* the peer's newest ACK at the hole, no SACK block: only the
+	 * segment at its DATA_ACK point goes in (mpc_multi_blocking) */
+	sf->sack_lo = S + 400;
+	c.max_data_ack = D - 7000;
+	assert_false(
+		mpc_multi_resend_at_hole(&rs, &c, sf, D - 6000, 100, &seq));
+	sf->sack_ack = S + 399; /* an older ACK: not even that one */
+	assert_false(
+		mpc_multi_resend_at_hole(&rs, &c, sf, D - 7000, 100, &seq));
+	sf->sack_ack = S + 400;
+	assert_true(mpc_multi_resend_at_hole(&rs, &c, sf, D - 7000, 100, &seq));
+	assert_int_equal(seq, S + 400);
+	assert_run(&rs.q, 0, S + 400, D - 7000, 100);
+	assert_run(&rs.q, 1, S + 500, D - 4900, 500);
+	/* ... also with every record taken: the highest one is evicted */
+	while (rs.q.n < MPC_RUNS_MAX)
+		mpc_multi_send(&rs, &c, sf, D + 100000 * rs.q.n, 10, 2, &rc);
+	c.max_data_ack = D - 8000;
+	ev = rs.q.evicted;
+	assert_true(mpc_multi_resend_at_hole(&rs, &c, sf, D - 8000, 40, &seq));
+	assert_int_equal(rs.q.n, MPC_RUNS_MAX);
+	assert_int_equal(rs.q.evicted, ev + 1);
+	assert_run(&rs.q, 0, S + 400, D - 8000, 40);
+	assert_run(&rs.q, 1, S + 440, D - 6960, 60);
 }
 
 static void test_release(void **state)

@@ -161,7 +161,7 @@ static void test_remap_head(void **state)
 	mpc_runs_add(&q, S, 5000, 20);
 	mpc_runs_add(&q, S + 20, 9000, 20);
 	/* shorter than the record: the rest keeps its mapping */
-	assert_true(mpc_runs_remap_head(&q, 700, 8));
+	assert_true(mpc_runs_remap_head(&q, 700, 8, false));
 	assert_int_equal(q.n, 3);
 	assert_int_equal(q.r[0].sf, S);
 	assert_int_equal(q.r[0].dsn, 700);
@@ -172,30 +172,62 @@ static void test_remap_head(void **state)
 	assert_int_equal(q.r[2].sf, S + 20);
 	assert_int_equal(q.r[2].dsn, 9000);
 	/* the whole record: no split */
-	assert_true(mpc_runs_remap_head(&q, 600, 8));
+	assert_true(mpc_runs_remap_head(&q, 600, 8, false));
 	assert_int_equal(q.n, 3);
 	assert_int_equal(q.r[0].dsn, 600);
 	assert_int_equal(q.r[1].dsn, 5008);
 	/* longer than the record, or nothing: refused, unchanged */
 	keep = q;
-	assert_false(mpc_runs_remap_head(&q, 1, 9));
-	assert_false(mpc_runs_remap_head(&q, 1, 0));
+	assert_false(mpc_runs_remap_head(&q, 1, 9, false));
+	assert_false(mpc_runs_remap_head(&q, 1, 0, false));
 	assert_memory_equal(&q, &keep, sizeof(q));
 	/* the first record does not start at sf_una (a gap there) */
 	mpc_runs_init(&q, 90);
 	mpc_runs_add(&q, 100, 5000, 20);
-	assert_false(mpc_runs_remap_head(&q, 1, 4));
+	assert_false(mpc_runs_remap_head(&q, 1, 4, false));
 	/* no free record for the split: refused; the whole one still goes */
 	mpc_runs_init(&q, 0);
 	for (i = 0; i < MPC_RUNS_MAX; i++)
 		mpc_runs_add(&q, 10 * i, 100000 * (i + 1), 10);
 	assert_int_equal(q.n, MPC_RUNS_MAX);
 	keep = q;
-	assert_false(mpc_runs_remap_head(&q, 7, 4));
+	assert_false(mpc_runs_remap_head(&q, 7, 4, false));
 	assert_memory_equal(&q, &keep, sizeof(q));
-	assert_true(mpc_runs_remap_head(&q, 7, 10));
+	assert_true(mpc_runs_remap_head(&q, 7, 10, false));
 	assert_int_equal(q.r[0].dsn, 7);
 	assert_int_equal(q.r[MPC_RUNS_MAX - 1].dsn, 100000 * MPC_RUNS_MAX);
+	/* with evict, the highest record makes room for the split */
+	keep = q;
+	assert_true(mpc_runs_remap_head(&q, 3, 4, true));
+	assert_int_equal(q.n, MPC_RUNS_MAX);
+	assert_int_equal(q.evicted, keep.evicted + 1);
+	assert_int_equal(q.r[0].sf, 0);
+	assert_int_equal(q.r[0].dsn, 3);
+	assert_int_equal(q.r[0].len, 4);
+	assert_int_equal(q.r[1].sf, 4);
+	assert_int_equal(q.r[1].dsn, 11);
+	assert_int_equal(q.r[1].len, 6);
+	assert_int_equal(q.r[2].dsn, 200000);
+	assert_int_equal(q.r[MPC_RUNS_MAX - 1].dsn,
+			 100000 * (MPC_RUNS_MAX - 1));
+}
+
+static void test_gap_at(void **state)
+{
+	struct mpc_runs q;
+	__u32 left = 0;
+
+	(void)state;
+	mpc_runs_init(&q, 100);
+	assert_false(mpc_runs_gap_at(&q, 100, &left)); /* no records */
+	mpc_runs_add(&q, 120, 1000, 20);
+	mpc_runs_add(&q, 150, 5000, 10);
+	assert_true(mpc_runs_gap_at(&q, 100, &left));
+	assert_int_equal(left, 20);
+	assert_false(mpc_runs_gap_at(&q, 125, &left)); /* in a record */
+	assert_true(mpc_runs_gap_at(&q, 140, &left));
+	assert_int_equal(left, 10);
+	assert_false(mpc_runs_gap_at(&q, 160, &left)); /* above them all */
 }
 
 static void test_find_and_to_dsn(void **state)
@@ -613,6 +645,7 @@ int main(void)
 		cmocka_unit_test(test_wrap),
 		cmocka_unit_test(test_full_and_evict),
 		cmocka_unit_test(test_remap_head),
+		cmocka_unit_test(test_gap_at),
 		cmocka_unit_test(test_find_and_to_dsn),
 		cmocka_unit_test(test_sack),
 		cmocka_unit_test(test_sim),

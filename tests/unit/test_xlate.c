@@ -892,6 +892,27 @@ static void test_up_signals(void **state)
 		assert_int_equal(o.seq, 1101);
 		assert_up_area(&s, &o, 0, 0);
 	}
+	/* a signal without DSS (Linux leaves the DSS out beside it on a
+	 * pure ACK). One subflow: its ACK, mapped, is the data level's.
+	 * With joins it is not: the leg ACK stays where the DATA_ACKs put
+	 * it, even when the mapped subflow ACK is higher */
+	for (i = 0; i < 2; i++) {
+		struct ob b = {0};
+
+		ob_ts(&b, 3, 4);
+		ob_bytes(&b, add_echo, sizeof(add_echo));
+		ob_pad(&b);
+		seg_ob(&s, 9201, 71005 + 50000, 0, MPC_TH_ACK, 500, &b);
+		if (i)
+			c.flags |= MPC_CF_MULTI;
+		c.max_data_ack = 0x20100u; /* past the Convert reply */
+		xup(&c, &s, &o);
+		assert_int_equal(o.verdict, MPC_XV_FORWARD);
+		assert_int_equal(o.notify, 1);
+		assert_int_equal(o.data_ack,
+				 i ? c.max_data_ack : 0x203ecu + 50000);
+		assert_int_equal(o.ack, o.data_ack - c.down_off);
+	}
 }
 
 /* infinite mapping (length 0), checksummed DSS / MP_CAPABLE: the agent's */
