@@ -719,13 +719,17 @@ _topo_create() (
 # first NS/SYN of a test is lost and TCP retries after 1 s. topo_create
 # and link_up call it.
 topo_wait_ready() {
-	local i ns busy
+	local i ns busy links tent
 	for i in $(seq 50); do
 		busy=0
 		for ns in "$NS_CLIENT" "$NS_CONV" "$NS_SERVER"; do
 			_ns_exists "$ns" || continue
-			if ip -n "$ns" -o link show type veth | grep -q -e 'qdisc noop' -e 'state DOWN' -e 'state LOWERLAYERDOWN' ||
-				ip -n "$ns" -6 addr show tentative | grep -q inet6; then
+			# read whole, then grep (see _topo_routes_client: a
+			# piped grep -q under pipefail misses the match)
+			links=$(ip -n "$ns" -o link show type veth)
+			tent=$(ip -n "$ns" -6 addr show tentative)
+			if grep -q -e 'qdisc noop' -e 'state DOWN' -e 'state LOWERLAYERDOWN' <<<"$links" ||
+				grep -q inet6 <<<"$tent"; then
 				busy=1
 			fi
 		done
