@@ -1822,6 +1822,14 @@ static uint32_t sf_snd_nxt(const struct mpc_conn *m)
 	return dsn + m->sf[0].down_off;
 }
 
+/* the first subflow's ACK as the data path sends it now */
+static uint32_t sf0_ack(const struct mpc_conn *m)
+{
+	if (m->flags & MPC_CF_MULTI)
+		return m->sf[0].up_ack;
+	return m->max_leg_ack - m->up_off + m->sf[0].up_off;
+}
+
 static void send_sf_fin(struct conv *cv, struct conv_conn *c,
 			const struct mpc_conn *m)
 {
@@ -1830,11 +1838,8 @@ static void send_sf_fin(struct conv *cv, struct conv_conn *c,
 
 	seg_to_client(c, &s);
 	s.seq = sf_snd_nxt(m);
-	s.ack = (m->flags & MPC_CF_MULTI)
-			? m->sf[0].up_ack
-			: data_ack + m->sf[0].up_off + (c->sf_fin_rcvd ? 1 : 0);
-	if (c->sf_fin_rcvd)
-		s.ack = c->cli_fin_seq + 1;
+	/* past the client's FIN once it came */
+	s.ack = c->sf_fin_rcvd ? c->cli_fin_seq + 1 : sf0_ack(m);
 	s.flags = MPC_TH_FIN | MPC_TH_ACK;
 	s.win = sf_win(c);
 	if (m->flags & MPC_CF_SF_TS)
@@ -2311,8 +2316,7 @@ static bool send_sf0_signal(struct conv *cv, struct conv_conn *c,
 	conn_sync_ts(c, m);
 	seg_to_client(c, &s);
 	s.seq = sf_snd_nxt(m);
-	s.ack = (m->flags & MPC_CF_MULTI) ? m->sf[0].up_ack
-					  : data_ack + m->sf[0].up_off;
+	s.ack = sf0_ack(m);
 	s.flags = MPC_TH_ACK;
 	s.win = sf_win(c);
 	if (m->flags & MPC_CF_SF_TS)
@@ -2380,15 +2384,16 @@ static void on_add_addr_echo(struct conv *cv, struct conv_conn *c,
 	c->ann_echo |= (uint8_t)(1u << i);
 }
 
-/* which announced addresses some up-and-running interface holds */
-static uint8_t ann_scan(const struct conv *cv)
+/* which announced addresses some up-and-running interface holds, into
+ * *out; -1 if that cannot be known now */
+static int ann_scan(const struct conv *cv, uint8_t *out)
 {
 	struct ifaddrs *ifa, *it;
 	uint8_t up = 0;
 	int i;
 
 	if (getifaddrs(&ifa))
-		return 0xff; /* unknown: keep what was announced */
+		return -1;
 	for (it = ifa; it; it = it->ifa_next) {
 		struct mpc_ip a;
 
@@ -2401,7 +2406,8 @@ static uint8_t ann_scan(const struct conv *cv)
 			up |= (uint8_t)(1u << (i - 1));
 	}
 	freeifaddrs(ifa);
-	return up;
+	*out = up;
+	return 0;
 }
 
 /*
@@ -2443,9 +2449,8 @@ static void ann_refresh(struct conv *cv, uint64_t now)
 	if (!cv->cfg->n_announce || now - cv->ann_checked < ANN_REFRESH)
 		return;
 	cv->ann_checked = now;
-	up = ann_scan(cv);
-	if (up == 0xff)
-		return;
+	if (ann_scan(cv, &up))
+		return; /* unknown: keep what was announced */
 	gone = (uint8_t)(cv->ann_up & ~up);
 	if (up != cv->ann_up) {
 		for (i = 0; i < (unsigned int)cv->cfg->n_announce; i++)
@@ -2754,8 +2759,7 @@ int conv_init(struct conv *cv, const struct mpc_config *cfg, int conns_fd,
 		dc.listen[i].port = svc[i].port;
 		dc.listen[i].family = mpc_ip_is_v4(&svc[i].ip) ? 4 : 6;
 	}
-	cv->ann_up = ann_scan(cv);
-	if (cv->ann_up == 0xff)
+	if (ann_scan(cv, &cv->ann_up))
 		cv->ann_up = 0;
 	cv->ann_checked = now_ns();
 	dc.enabled = 1;

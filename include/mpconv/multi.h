@@ -612,15 +612,16 @@ MPC_INLINE bool mpc_multi_dead_hole(const struct mpc_runs_slot *rs,
 
 	if (!mpc_multi_read_begin(rs, c, &s1))
 		return false;
-	if (mpc_runs_gap_at(&rs->q, ack, &n)) {
-		if (!mpc_multi_read_ok(rs, s1))
+	/* in a record (one pass in the common case), else maybe a gap */
+	if (!mpc_runs_find_sf(&rs->q, ack, &d, &n)) {
+		if (!mpc_runs_gap_at(&rs->q, ack, &n) ||
+		    !mpc_multi_read_ok(rs, s1))
 			return false;
 		*dsn = data_ack - n;
 		*len = n;
 		return true;
 	}
-	if (!mpc_runs_find_sf(&rs->q, ack, &d, &n) ||
-	    !mpc_before(d, data_ack) || !mpc_multi_read_ok(rs, s1))
+	if (!mpc_before(d, data_ack) || !mpc_multi_read_ok(rs, s1))
 		return false;
 	if (n > data_ack - d)
 		n = data_ack - d;

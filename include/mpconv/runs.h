@@ -106,6 +106,14 @@ MPC_INLINE void mpc__runs_open(struct mpc_runs *q, __u32 i)
 	q->n++;
 }
 
+/* forget the highest record to make room (`evicted`): its data went out,
+ * but nothing maps it any more until the sender sends it again */
+MPC_INLINE void mpc__runs_evict_top(struct mpc_runs *q)
+{
+	q->n--;
+	q->evicted++;
+}
+
 /* remove r[i] (shift r[i+1..n-1] down by one) */
 MPC_INLINE void mpc__runs_close(struct mpc_runs *q, __u32 i)
 {
@@ -248,9 +256,8 @@ MPC_INLINE int mpc_runs_add(struct mpc_runs *q, __u32 sf, __u32 dsn, __u32 len)
 		r->len += len;
 	} else {
 		if (q->n >= MPC_RUNS_MAX) {
-			/* forget the highest record (above this range) */
-			q->n--;
-			q->evicted++;
+			/* the highest record is above this range */
+			mpc__runs_evict_top(q);
 			if (i >= q->n)
 				return mpc__runs_append(q, sf, dsn, len);
 		}
@@ -366,25 +373,18 @@ MPC_INLINE bool mpc_runs_remap_head(struct mpc_runs *q, __u32 dsn, __u32 len,
 				    bool evict)
 {
 	struct mpc_run *r0 = &q->r[0];
-	__u32 d;
 
 	if (!q->n || !len || r0->sf != q->sf_una || r0->len < len)
 		return false;
 	if (r0->len > len) {
 		if (q->n >= MPC_RUNS_MAX && (!evict || q->n < 2))
 			return false;
-		if (q->n >= MPC_RUNS_MAX) {
-			q->n--;
-			q->evicted++;
-		}
-		/* r[1..n-1] up one, from the top */
-		for (d = MPC_RUNS_MAX - 1; d >= 2; d--)
-			if (d <= q->n)
-				q->r[d] = q->r[d - 1];
+		if (q->n >= MPC_RUNS_MAX)
+			mpc__runs_evict_top(q);
+		mpc__runs_open(q, 1);
 		q->r[1].sf = r0->sf + len;
 		q->r[1].dsn = r0->dsn + len;
 		q->r[1].len = r0->len - len;
-		q->n++;
 	}
 	r0->dsn = dsn;
 	r0->len = len;
