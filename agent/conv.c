@@ -1268,6 +1268,8 @@ static int join_install(struct conv *cv, struct conv_conn *c,
 	sf->srtt_us = sf->rate = sf->dl_bytes = 0;
 	sf->dl_ns = sf->tx_ns = 0;
 	sf->up_bytes = sf->down_bytes = sf->acks = 0;
+	/* the TSval we echo here until the data path sees more (xlate.h) */
+	sf->ts_recent = (s->to.flags & MPC_TO_TS) ? s->to.tsval : 0;
 	/* this subflow's timestamp clock onto the leg's (the first
 	 * subflow's): the peer's newest TSval there, aged by the time since
 	 * (Linux ticks in ms), minus what this subflow says now */

@@ -110,6 +110,16 @@ struct mpc_subflow {
 	 * sack_lo == sack_ack: no SACK, the hole's size is unknown */
 	__u32 sack_ack;
 	__u32 sack_lo;
+	/* MPC_CF_MULTI: the TSval we echo on this subflow (RFC 7323 4.3
+	 * TS.Recent, the peer's clock here): from the peer's segments that
+	 * start at or below our last ACK here (up_ack); 0: none yet. The
+	 * server's own echo would be stale while its leg has a hole (it
+	 * echoes the segment that last advanced its ACK), although the ACK
+	 * we send here advances by SACK: the peer's RTT samples of resent
+	 * segments then grew by seconds per ACK, its RTO reached 40 s, and
+	 * an upload stalled for good (xlate.h mpc_observe_up) */
+	__u32 ts_recent;
+	__u32 _pad2;
 };
 
 struct mpc_conn {
@@ -155,7 +165,13 @@ struct mpc_conn {
 	/* MPC_CF_MULTI: the subflow the server's previous new data went to
 	 * (multi.h mpc_multi_stick) */
 	__u32 dn_cur;
-	__u32 _pad1;
+	/* MPC_CF_MULTI: the TSval we echo on the leg (RFC 7323 4.3
+	 * TS.Recent, the server's clock): from the server's segments that
+	 * start at or below the leg ACK we last sent (max_data_ack -
+	 * down_off); 0: none yet. The peer's echo on the subflow its ACK
+	 * came by stays stale while that subflow has a hole (the same as
+	 * mpc_subflow.ts_recent the other way) */
+	__u32 leg_ts_recent;
 	/* MPC_CF_MULTI: window of the last upstream segment forwarded (the
 	 * peer's pure ACKs that change nothing for the leg are not) */
 	__u32 up_win_last;
@@ -202,7 +218,7 @@ MPC_INLINE bool mpc_after(__u32 a, __u32 b)
 }
 
 #ifndef __bpf__
-_Static_assert(sizeof(struct mpc_subflow) == 136, "subflow layout");
+_Static_assert(sizeof(struct mpc_subflow) == 144, "subflow layout");
 _Static_assert(sizeof(struct mpc_flow_key) == 40, "flow key layout");
 _Static_assert(sizeof(struct mpc_conn) % 8 == 0, "conn padding");
 #endif

@@ -409,6 +409,11 @@ MPC_INLINE void mpc_xlate_up(const struct mpc_conn *c,
 		if (mpc_before(tsv, c->leg_tsval_hi))
 			tsv = c->leg_tsval_hi;
 		MPC_WR32(o->opts, s->to.ts_off + 2, MPC_TCPOPT_MASK, tsv);
+		/* the echo follows the leg's ACK, not this subflow's
+		 * (conn.h leg_ts_recent) */
+		if (c->leg_ts_recent)
+			MPC_WR32(o->opts, s->to.ts_off + 6, MPC_TCPOPT_MASK,
+				 c->leg_ts_recent);
 	} else if ((s->to.flags & MPC_TO_TS) && sf->ts_off) {
 		MPC_WR32(o->opts, s->to.ts_off + 2, MPC_TCPOPT_MASK,
 			 s->to.tsval + sf->ts_off);
@@ -478,12 +483,18 @@ MPC_INLINE void mpc_xlate_down(const struct mpc_conn *c,
 	if (fin)
 		o->notify = 1;
 
-	/* NOP NOP TS first, echoing in this subflow's clock */
+	/* NOP NOP TS first, echoing in this subflow's clock: with joins
+	 * what the peer sent here (conn.h ts_recent), not the server's echo
+	 * of whichever subflow's clock the leg carried */
 	if (s->to.flags & MPC_TO_TS) {
+		__u32 ecr = s->to.tsecr - sf->ts_off;
+
+		if ((c->flags & MPC_CF_MULTI) && sf->ts_recent)
+			ecr = sf->ts_recent;
 		MPC_WR8(o->opts, 0, MPC_TCPOPT_MASK, MPC_TCPOPT_NOP);
 		MPC_WR8(o->opts, 1, MPC_TCPOPT_MASK, MPC_TCPOPT_NOP);
 		mpc_tcpopt_put_ts(o->opts, 2, MPC_TCPOPT_MAXLEN, s->to.tsval,
-				  s->to.tsecr - sf->ts_off);
+				  ecr);
 		off = 12;
 	}
 
@@ -624,6 +635,12 @@ MPC_INLINE void mpc_observe_up(struct mpc_conn *c, struct mpc_subflow *sf,
 		c->up_fin_dsn = o->fin_dsn;
 		MPC_ATOMIC_OR(&c->flags, MPC_CF_UP_FIN);
 	}
+	/* RFC 7323 4.3: TS.Recent from a segment at or below the last ACK
+	 * we sent here (up_ack, 0 before the first), never backwards */
+	if ((s->to.flags & MPC_TO_TS) &&
+	    (!sf->up_ack || !mpc_after(s->seq, sf->up_ack)) &&
+	    (!sf->ts_recent || !mpc_before(s->to.tsval, sf->ts_recent)))
+		sf->ts_recent = s->to.tsval;
 	/* the first subflow's clock: the agent's segments go there */
 	if ((s->to.flags & MPC_TO_TS) && sf == &c->sf[0] &&
 	    mpc_after(s->to.tsval, c->up_tsval))
@@ -666,6 +683,12 @@ MPC_INLINE void mpc_observe_down(struct mpc_conn *c, struct mpc_subflow *sf,
 		c->down_snd_nxt = dsn_end;
 	if ((s->to.flags & MPC_TO_TS) && mpc_after(s->to.tsval, c->down_tsval))
 		c->down_tsval = s->to.tsval;
+	/* RFC 7323 4.3 on the leg: a segment at or below the leg ACK we last
+	 * sent, never backwards (conn.h leg_ts_recent) */
+	if ((s->to.flags & MPC_TO_TS) &&
+	    !mpc_after(s->seq, c->max_data_ack - c->down_off) &&
+	    (!c->leg_ts_recent || !mpc_before(s->to.tsval, c->leg_ts_recent)))
+		c->leg_ts_recent = s->to.tsval;
 }
 
 #endif /* MPCONV_XLATE_H */

@@ -50,7 +50,8 @@
 #     half of RATE as the bar
 #
 # env: DATAPATHS ("xdp tc"), RATE (100mbit), RATE2 (20mbit), UP_SIZE
-# (96M), MID_SIZE (48M), FAIL_SIZE (64M), AGG_MIN (0.85), KEEP_TMP=1
+# (96M), MID_SIZE (48M), FAIL_SIZE (64M), LOSS (1, % on link 2 in the
+# loss case), AGG_MIN (0.85), KEEP_TMP=1
 # (also keeps the failover samples), MULTI_XDP_ASYM_UP=1 /
 # MULTI_XDP_ASYM_DOWN=1 (run the XDP cases over unequal links, skipped by
 # default: they vary, docs/multipath-plan.md), FAILOVER_TIMEOUT (60 s per
@@ -72,6 +73,7 @@ UP_SIZE=${UP_SIZE:-96M}
 AGG_MIN=${AGG_MIN:-0.85}
 MID_SIZE=${MID_SIZE:-48M}   # loss, backup and policy cases
 FAIL_SIZE=${FAIL_SIZE:-64M} # the failover cases
+LOSS=${LOSS:-1}             # % random loss on link 2 in the loss case
 FAILOVER_TIMEOUT=${FAILOVER_TIMEOUT:-60}
 BIG_FAIL_SIZE=${BIG_FAIL_SIZE:-1G}
 BIG_FAIL_AFTER=${BIG_FAIL_AFTER:-1}
@@ -207,14 +209,14 @@ case_loss() {
 	local dp=$1 rc=0 d0
 	link_rate 1 "$RATE" || return 1
 	link_rate 2 "$RATE" || return 1
-	link_loss 2 1 spare-syn || return 1
+	link_loss 2 "$LOSS" spare-syn || return 1
 	d0=$(link_drops 2)
 	_conv up "$dp-loss" "$MID_SIZE" || rc=1
 	info "link 2 dropped $(($(link_drops 2) - d0)) packets"
 	link_loss 2 0 || return 1
-	assert_eq "$rc" 0 "$MID_SIZE upload with 1 % loss on link 2 verified"
+	assert_eq "$rc" 0 "$MID_SIZE upload with $LOSS % loss on link 2 verified"
 	assert_gt $(($(link_drops 2) + 0)) -1 "link counters readable"
-	info "MEASURE $dp loss-link2-1pct: converted $CONV_MBPS Mbit/s"
+	info "MEASURE $dp loss-link2-${LOSS}pct: converted $CONV_MBPS Mbit/s"
 }
 
 case_blackhole() {
@@ -550,7 +552,7 @@ for dp in $DATAPATHS; do
 	else
 		run_case "$dp: upload over $RATE + $RATE2" case_asymmetric "$dp" up
 	fi
-	run_case "$dp: upload with 1 % loss on link 2" case_loss "$dp"
+	run_case "$dp: upload with $LOSS % loss on link 2" case_loss "$dp"
 	run_case "$dp: upload survives link 2 going dark" case_blackhole "$dp"
 	run_case "$dp: upload survives link 2 going down" case_linkdown "$dp" up
 	run_case "$dp: download aggregated over two links" case_aggregate "$dp" down

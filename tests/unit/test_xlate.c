@@ -1216,6 +1216,102 @@ static void test_down_ts_off(void **state)
 	assert_int_equal(d.to.tsecr, 0x2000);
 }
 
+/*
+ * With joins, the TSecr on a subflow is that subflow's RFC 7323 TS.Recent:
+ * the TSval of the peer's segment that started at or below our last ACK
+ * there, not the server's echo (which stays at the segment that last
+ * advanced the leg's ACK while the leg has a hole). Regression: the peer's
+ * RTT samples of resent segments grew with every stale echo, its RTO
+ * reached 40 s and a TC upload stalled for good.
+ */
+static void test_down_ts_recent(void **state)
+{
+	static const __u8 up_ts[][12] = {
+		{TS(7000, 1)}, {TS(7100, 1)}, {TS(6900, 1)}};
+	static const __u8 in[] = {TS(0x5000, 0x1000)};
+	struct mpc_conn c;
+	struct mpc_xlate_out o;
+	struct mpc_seg s;
+	struct dec d;
+	int multi;
+
+	(void)state;
+	for (multi = 0; multi < 2; multi++) {
+		conn_fx(&c);
+		if (multi)
+			c.flags |= MPC_CF_MULTI;
+		c.sf[0].up_ack = 9001; /* our last ACK there */
+		/* at our ACK: TS.Recent 7000 */
+		seg_make(&s, 9001, 71005, 100, MPC_TH_ACK, 500, up_ts[0], 12);
+		xup(&c, &s, &o);
+		observe_up(&c, &c.sf[0], &s, &o);
+		assert_int_equal(c.sf[0].ts_recent, 7000);
+		/* above it (the rest of the window): unchanged */
+		seg_make(&s, 9101, 71005, 100, MPC_TH_ACK, 500, up_ts[1], 12);
+		xup(&c, &s, &o);
+		observe_up(&c, &c.sf[0], &s, &o);
+		assert_int_equal(c.sf[0].ts_recent, 7000);
+		/* a resend of old data with an older TSval: never backwards */
+		seg_make(&s, 8901, 71005, 100, MPC_TH_ACK, 500, up_ts[2], 12);
+		xup(&c, &s, &o);
+		observe_up(&c, &c.sf[0], &s, &o);
+		assert_int_equal(c.sf[0].ts_recent, 7000);
+		/* the server's ACK echoes its own (stale) value; one subflow:
+		 * that, in the subflow's clock; with joins: TS.Recent */
+		seg_make(&s, 6201, 1201, 0, MPC_TH_ACK, 601, in, sizeof(in));
+		xdown(&c, &s, &o);
+		assert_one_dss(&o, &d);
+		assert_int_equal(d.to.tsval, 0x5000);
+		assert_int_equal(d.to.tsecr, multi ? 7000 : 0x1000);
+		observe_down(&c, &s, &o);
+		/* after our ACK moved to 9201, the segment there sets it */
+		seg_make(&s, 9201, 71005, 100, MPC_TH_ACK, 500, up_ts[1], 12);
+		xup(&c, &s, &o);
+		observe_up(&c, &c.sf[0], &s, &o);
+		assert_int_equal(c.sf[0].ts_recent, 7100);
+	}
+}
+
+/* the same on the leg: with joins the TSecr toward the server is the
+ * leg's TS.Recent (the server's segment at or below our last leg ACK) */
+static void test_up_leg_ts_recent(void **state)
+{
+	static const __u8 dn_ts[][12] = {{TS(0x5000, 1)}, {TS(0x5100, 1)}};
+	static const __u8 in[] = {TS(3, 4)};
+	struct mpc_conn c;
+	struct mpc_xlate_out o;
+	struct mpc_seg s;
+	struct dec d;
+	int multi;
+
+	(void)state;
+	for (multi = 0; multi < 2; multi++) {
+		conn_fx(&c);
+		if (multi)
+			c.flags |= MPC_CF_MULTI;
+		seen_200(&c);
+		/* the peer DATA_ACKed the server's first 200 bytes: leg ACK
+		 * 5201 sent */
+		c.max_data_ack = 0x20004u + 200;
+		seg_make(&s, 5201, 1201, 100, MPC_TH_ACK, 600, dn_ts[0], 12);
+		xdown(&c, &s, &o);
+		observe_down(&c, &s, &o);
+		assert_int_equal(c.leg_ts_recent, 0x5000);
+		/* above the ACK: unchanged */
+		seg_make(&s, 5301, 1201, 100, MPC_TH_ACK, 600, dn_ts[1], 12);
+		xdown(&c, &s, &o);
+		observe_down(&c, &s, &o);
+		assert_int_equal(c.leg_ts_recent, 0x5000);
+		/* the peer's pure ACK echoes its subflow's value (4) */
+		seg_make(&s, 9201, 71005, 0, MPC_TH_ACK, 500, in, sizeof(in));
+		xup(&c, &s, &o);
+		assert_int_equal(o.verdict, MPC_XV_FORWARD);
+		assert_area(&o, &d);
+		assert_true(d.to.flags & MPC_TO_TS);
+		assert_int_equal(d.to.tsecr, multi ? 0x5000 : 4);
+	}
+}
+
 static void test_down_ctrl_flags(void **state)
 {
 	static const __u8 fl[] = {MPC_TH_SYN, MPC_TH_SYN | MPC_TH_ACK,
@@ -3537,6 +3633,8 @@ int main(void)
 		cmocka_unit_test(test_down_fin_with_data),
 		cmocka_unit_test(test_down_sack),
 		cmocka_unit_test(test_down_ts_off),
+		cmocka_unit_test(test_down_ts_recent),
+		cmocka_unit_test(test_up_leg_ts_recent),
 		cmocka_unit_test(test_down_ctrl_flags),
 		cmocka_unit_test(test_down_plain),
 		cmocka_unit_test(test_after_up_data_fin),
