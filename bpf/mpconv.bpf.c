@@ -493,12 +493,12 @@ __noinline int mpc_g_down_pick(struct mpc_scratch *scr, struct mpc_conn *c,
 				ret = MPC_MD_REINJECTED;
 		}
 	} else if (scr->pkt.seg.flags & MPC_TH_FIN) {
-		/* a DATA_FIN alone: on any usable subflow, at its head */
-		k = mpc_g_sched(scr, c->sched, 1);
-		t = k < 0 ? 0 : (__u32)k;
+		/* a DATA_FIN alone: at the head of the subflow the peer sent
+		 * on last (multi.h mpc_multi_alive) */
+		t = mpc_multi_alive(c);
 		scr->sfack.seq = c->sf[t & (MPC_MAX_SUBFLOWS - 1)].dn_nxt;
 	} else {
-		t = mpc_multi_pick_done(&x.pick, 0);
+		t = mpc_multi_pick_done(&x.pick, mpc_multi_alive(c));
 		scr->sfack.seq = c->sf[t & (MPC_MAX_SUBFLOWS - 1)].dn_nxt;
 		if (scr->pts[t & (MPC_MAX_SUBFLOWS - 1)].block == MPC_MB_STALE)
 			ret = MPC_MD_ACK_STALE;
@@ -973,11 +973,14 @@ MPC_INLINE int mpc_main(void *ctx, const bool xdp)
 	if (scr->multi && scr->up && mpc_g_hole(scr, conn, conn_id, st))
 		to_agent(ctx, xdp, scr, st, MPC_SLOW_FILL, conn_id, 0, sfi);
 	if (scr->multi && scr->up && mpc_g_multi_up(scr, conn, conn_id, st)) {
+		conn->up_sf_last = sfi;
 		mpc_observe_up(conn, &conn->sf[sfi], &p->seg, &scr->out,
 			       bpf_ktime_get_coarse_ns());
 		return ctx_drop(xdp);
 	}
 	if (flow->kind == MPC_FLOW_SUBFLOW) {
+		if (scr->multi)
+			conn->up_sf_last = sfi;
 		mpc_observe_up(conn, &conn->sf[sfi], &p->seg, &scr->out,
 			       bpf_ktime_get_coarse_ns());
 		st->up_xlate++;

@@ -175,6 +175,11 @@ struct mpc_conn {
 	/* MPC_CF_MULTI: window of the last upstream segment forwarded (the
 	 * peer's pure ACKs that change nothing for the leg are not) */
 	__u32 up_win_last;
+	/* MPC_CF_MULTI: the subflow of the peer's last segment (upstream
+	 * path): one that works, for what has no subflow of its own (multi.h
+	 * mpc_multi_alive) */
+	__u32 up_sf_last;
+	__u32 _pad1;
 	__u64 last_up_ns; /* bpf_ktime_get_ns() of the last packet */
 	__u64 last_down_ns;
 	__u64 up_bytes; /* payload bytes translated */

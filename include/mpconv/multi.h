@@ -258,6 +258,24 @@ MPC_INLINE __u32 mpc_multi_pick_done(const struct mpc_multi_pick *p, __u32 dflt)
 	return dflt;
 }
 
+/*
+ * Where a server segment goes that belongs to no subflow: a pure ACK that
+ * advances none (the server's duplicate ACK, its ACK of the peer's
+ * DATA_FIN) and a DATA_FIN alone. The subflow the peer sent on last works
+ * (its packets arrive), if it is still active; else the first. A subflow
+ * with nothing in flight never counts as stalled (sched.h), so after link
+ * 1 failed under a first subflow that carried nothing, both went there
+ * for good: the peer's DATA_FIN was never acknowledged, our DATA_FIN never
+ * arrived, and the connection did not close (XDP 1 GiB failovers, 5 of 9
+ * such runs on 485dd5e).
+ */
+MPC_INLINE __u32 mpc_multi_alive(const struct mpc_conn *c)
+{
+	__u32 i = c->up_sf_last & (MPC_MAX_SUBFLOWS - 1);
+
+	return (c->sf[i].flags & MPC_SF_ACTIVE) ? i : 0;
+}
+
 /* ---- downstream: the server's data over several subflows ------------- */
 
 /* what the data path did with a server segment (counted) */

@@ -418,6 +418,26 @@ static void test_hole_pick(void **state)
 	assert_int_equal(leg_ack(rs, &c, 3, D + 5000, 1, pts), 1);
 }
 
+/* what belongs to no subflow goes where the peer sent last, if active */
+static void test_alive(void **state)
+{
+	struct mpc_conn c;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.sf[0].flags = c.sf[1].flags = MPC_SF_ACTIVE;
+	assert_int_equal(mpc_multi_alive(&c), 0);
+	c.up_sf_last = 1;
+	assert_int_equal(mpc_multi_alive(&c), 1);
+	/* closed since (REMOVE_ADDR, its FIN): the first */
+	c.sf[1].flags = 0;
+	assert_int_equal(mpc_multi_alive(&c), 0);
+	/* out of range: masked, never past the array */
+	c.up_sf_last = MPC_MAX_SUBFLOWS + 1;
+	c.sf[1].flags = MPC_SF_ACTIVE;
+	assert_int_equal(mpc_multi_alive(&c), 1);
+}
+
 /*
  * The server's SACK counts (the subflow whose data the server holds out of
  * order need not wait for the slowest one): sf0 carries DSN [0, 1000) and
@@ -1525,6 +1545,7 @@ int main(void)
 		cmocka_unit_test(test_ack_point_stale),
 		cmocka_unit_test(test_interleave),
 		cmocka_unit_test(test_hole_pick),
+		cmocka_unit_test(test_alive),
 		cmocka_unit_test(test_sack),
 		cmocka_unit_test(test_holes),
 		cmocka_unit_test(test_release),
