@@ -30,8 +30,8 @@
 # (24M: the withdrawal cases need a transfer that outlives the join, the
 # removal and the rejoin, ~15 s at 2 x RATE), RATE (8mbit per link),
 # KEEP_TMP=1 (keeps the client's `ip mptcp monitor` output). The TC upload
-# across the withdrawal and the TC download with link 2 down stalled in 3
-# of 10 and about 1 of 4 runs until the timestamp echoes followed the ACKs
+# across the withdrawal and the TC download with link 2 down stalled in 4
+# of 12 and about 1 of 4 runs until the timestamp echoes followed the ACKs
 # (docs/multipath-plan.md, "Timestamp echoes"); 14 of 14 each after
 set -euo pipefail
 
