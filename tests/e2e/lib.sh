@@ -989,6 +989,14 @@ nstat_ns() {
 	ip netns exec "$ns" env NSTAT_HISTORY="$TOPO_TMP/nstat.$ns" nstat "$@"
 }
 
+# client_nic_bytes up|down IF: bytes the client sent (up) or received
+# (down) on its interface IF so far
+client_nic_bytes() {
+	local f=tx_bytes
+	[ "$1" = down ] && f=rx_bytes
+	ip netns exec "$NS_CLIENT" cat "/sys/class/net/$2/statistics/$f"
+}
+
 # nstat_get NS COUNTER: absolute value (0 if unknown); the namespaces are
 # fresh, so absolute values count this test only
 nstat_get() {

@@ -98,9 +98,6 @@ _sf_max_bytes() {
 	echo "$m"
 }
 
-# _nic_tx IF: bytes the client sent on IF
-_nic_tx() { ip netns exec "$NS_CLIENT" cat "/sys/class/net/$1/statistics/tx_bytes"; }
-
 _agent_at_least() { [ "$(_agent "$1")" -ge "$2" ]; }
 
 # _sf_joined SERVICE: some connection has an active subflow to SERVICE
@@ -126,10 +123,10 @@ case_announce() {
 	xfer_start "$NS_CLIENT" "$NS_SERVER" --addr "$srv" --convert "$conv" \
 		--client-mptcp --up "$ANN_SIZE" --down 1K --timeout 120 --name "$dp-ann$fam" \
 		-- --expect-mptcp --expect-syn-data || return 1
-	c0=$(_nic_tx "$IF_C2")
+	c0=$(client_nic_bytes up "$IF_C2")
 	b=$(_sf_max_bytes "$svc")
 	xfer_wait || rc=1
-	c0=$(($(_nic_tx "$IF_C2") - c0))
+	c0=$(($(client_nic_bytes up "$IF_C2") - c0))
 	link_rate 1 off || return 1
 	link_rate 2 off || return 1
 	assert_eq "$rc" 0 "$ANN_SIZE upload over IPv$fam verified, MPTCP"

@@ -132,26 +132,18 @@ _ref() {
 	return "$rc"
 }
 
-# _nic_bytes DIR LINK_IF: bytes the client sent (up) or received (down)
-# on that interface so far
-_nic_bytes() {
-	local f=tx_bytes
-	[ "$1" = down ] && f=rx_bytes
-	ip netns exec "$NS_CLIENT" cat "/sys/class/net/$2/statistics/$f"
-}
-
 # _conv DIR NAME SIZE: one converted MPTCP transfer; sets CONV_MBPS,
 # CONV_L1, CONV_L2 (bytes the client sent or received on each link)
 _conv() {
 	local dir=$1 name=$2 size=$3 b1 b2 rc=0
-	b1=$(_nic_bytes "$dir" "$IF_C1") b2=$(_nic_bytes "$dir" "$IF_C2")
+	b1=$(client_nic_bytes "$dir" "$IF_C1") b2=$(client_nic_bytes "$dir" "$IF_C2")
 	# shellcheck disable=SC2046
 	xfer_check "$NS_CLIENT" "$NS_SERVER" --addr "$IP4_S1" --convert "$IP4_M1" \
 		--client-mptcp $(_sizes "$dir" "$size") --timeout 180 --name "$name" \
 		-- --expect-mptcp --expect-syn-data || rc=1
 	if [ "$dir" = up ]; then CONV_MBPS=$XFER_UP_MBPS; else CONV_MBPS=$XFER_DOWN_MBPS; fi
-	CONV_L1=$(($(_nic_bytes "$dir" "$IF_C1") - b1))
-	CONV_L2=$(($(_nic_bytes "$dir" "$IF_C2") - b2))
+	CONV_L1=$(($(client_nic_bytes "$dir" "$IF_C1") - b1))
+	CONV_L2=$(($(client_nic_bytes "$dir" "$IF_C2") - b2))
 	info "converted ($dir): $CONV_MBPS Mbit/s; link 1 $CONV_L1 B, link 2 $CONV_L2 B at the client"
 	return "$rc"
 }
@@ -275,7 +267,7 @@ case_backup_failover() {
 	xfer_start "$NS_CLIENT" "$NS_SERVER" --addr "$IP4_S1" --convert "$IP4_M1" \
 		--client-mptcp --up 1K --down "$FAIL_SIZE" --timeout 180 --name "$dp-backup-fail" \
 		-- --expect-mptcp --expect-syn-data || { _c2_backup off; return 1; }
-	r2=$(_nic_bytes down "$IF_C2")
+	r2=$(client_nic_bytes down "$IF_C2")
 	nap 2
 	t0=$(date +%s.%N)
 	link_blackhole 1 on || return 1
@@ -284,7 +276,7 @@ case_backup_failover() {
 	link_blackhole 1 off || return 1
 	_c2_backup off || return 1
 	assert_eq "$rc" 0 "$FAIL_SIZE download verified although link 1 went dark after 2 s"
-	r2=$(($(_nic_bytes down "$IF_C2") - r2))
+	r2=$(($(client_nic_bytes down "$IF_C2") - r2))
 	assert_ge "$r2" $((sz / 4)) "the backup link carried the rest ($r2 B)"
 	info "MEASURE $dp backup-failover: rest of the transfer took $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s after link 1 went dark"
 }
@@ -449,10 +441,10 @@ case_linkdown() {
 		--client-mptcp $(_sizes "$dir" "$FAIL_SIZE") --timeout "$FAILOVER_TIMEOUT" \
 		--name "$dp-linkdown-$dir" -- --expect-mptcp --expect-syn-data || return 1
 	_sampler_start "$samples" "$dir"
-	b_dead0=$(_nic_bytes "$dir" "$(_ifc "$dead")")
+	b_dead0=$(client_nic_bytes "$dir" "$(_ifc "$dead")")
 	nap 2
-	b_dead=$(($(_nic_bytes "$dir" "$(_ifc "$dead")") - b_dead0))
-	b_live=$(_nic_bytes "$dir" "$(_ifc "$live")")
+	b_dead=$(($(client_nic_bytes "$dir" "$(_ifc "$dead")") - b_dead0))
+	b_live=$(client_nic_bytes "$dir" "$(_ifc "$live")")
 	tf=$(date +%s.%N)
 	link_down "$dead" || rc=1
 	xfer_wait || wrc=1
@@ -464,7 +456,7 @@ case_linkdown() {
 	assert_eq "$rc" 0 "link $dead went down"
 	assert_eq "$wrc" 0 "$FAIL_SIZE $([ "$dir" = up ] && echo upload || echo download) verified although link $dead went down after 2 s"
 	assert_ge "$b_dead" 1000000 "link $dead carried data before it went down ($b_dead B)"
-	b_live=$(($(_nic_bytes "$dir" "$(_ifc "$live")") - b_live))
+	b_live=$(($(client_nic_bytes "$dir" "$(_ifc "$live")") - b_live))
 	assert_ge "$b_live" $((sz / 4)) "link $live carried the rest ($b_live B)"
 	# recovery: half of what link $live alone carries
 	r=$(_recovery "$samples" "$tf" "$(($(_rate_bps "$RATE") / 16))" "$live")
@@ -482,7 +474,7 @@ case_big_failover() {
 	link_rate 2 off || return 1
 	samples=$TOPO_TMP/$dp-big-$how.samples
 	mpc_counters_save "$samples.counters"
-	a0=$(_nic_bytes down "$IF_C1") b0=$(_nic_bytes down "$IF_C2")
+	a0=$(client_nic_bytes down "$IF_C1") b0=$(client_nic_bytes down "$IF_C2")
 	t0=$(date +%s.%N)
 	xfer_start "$NS_CLIENT" "$NS_SERVER" --addr "$IP4_S1" --convert "$IP4_M1" \
 		--client-mptcp --up 1K --down "$BIG_FAIL_SIZE" --timeout "$FAILOVER_TIMEOUT" \
@@ -511,7 +503,7 @@ case_big_failover() {
 		XFER_CLIENT_PID=
 		case_skip "no in-order progress for 0.5 s at the failure time ($(_secs "$t0" "$(date +%s.%N)") s after the start, $(awk '$4 >= 0 { d = $4 } END { printf "%.0f", d }' "$samples") B delivered): the download had stalled before link 1 failed (converter bug: unshaped multipath downloads stall without any failure, state above); not a failover result" || return
 	fi
-	a1=$(_nic_bytes down "$IF_C1") b1=$(_nic_bytes down "$IF_C2")
+	a1=$(client_nic_bytes down "$IF_C1") b1=$(client_nic_bytes down "$IF_C2")
 	tf=$(date +%s.%N)
 	_impair 1 "$how" on || rc=1
 	xfer_wait || wrc=1
@@ -524,7 +516,7 @@ case_big_failover() {
 	got=$((a1 - a0 + b1 - b0))
 	assert_lt "$got" $((sz * 9 / 10)) "the failure hit mid-transfer ($got B received before it)"
 	assert_eq "$wrc" 0 "$BIG_FAIL_SIZE download verified (SHA-256 equal) although link 1 failed ($how) after $BIG_FAIL_AFTER s"
-	b1=$(($(_nic_bytes down "$IF_C2") - b1))
+	b1=$(($(client_nic_bytes down "$IF_C2") - b1))
 	assert_ge "$b1" $((sz / 4)) "link 2 carried the rest ($b1 B after the failure)"
 	share=$(_ratio $((a1 - a0)) "$got")
 	r=$(_recovery "$samples" "$tf" 0 2)

@@ -1216,6 +1216,32 @@ static void test_down_ts_off(void **state)
 	assert_int_equal(d.to.tsecr, 0x2000);
 }
 
+/* a segment with timestamp option ts (12 bytes, NOP NOP TS) through the
+ * data path and its state update: from the peer on subflow 0 (ts_up) or
+ * from the server (ts_down) */
+static void ts_up(struct mpc_conn *c, __u32 seq, const __u8 *ts)
+{
+	struct mpc_xlate_out o;
+	struct mpc_seg s;
+
+	seg_make(&s, seq, 71005, 100, MPC_TH_ACK, 500, ts, 12);
+	xup(c, &s, &o);
+	observe_up(c, &c->sf[0], &s, &o);
+}
+
+static void ts_down(struct mpc_conn *c, __u32 seq, const __u8 *ts,
+		    struct dec *d)
+{
+	struct mpc_xlate_out o;
+	struct mpc_seg s;
+
+	seg_make(&s, seq, 1201, 100, MPC_TH_ACK, 600, ts, 12);
+	xdown(c, &s, &o);
+	assert_int_equal(o.verdict, MPC_XV_FORWARD);
+	assert_one_dss(&o, d);
+	observe_down(c, &s, &o);
+}
+
 /*
  * With joins, the TSecr on a subflow is that subflow's RFC 7323 TS.Recent:
  * the TSval of the peer's segment that started at or below our last ACK
@@ -1229,10 +1255,8 @@ static void test_down_ts_recent(void **state)
 	static const __u8 up_ts[][12] = {
 		{TS(7000, 1)}, {TS(7100, 1)}, {TS(6900, 1)}};
 	static const __u8 in[] = {TS(0x5000, 0x1000)};
-	struct mpc_conn c;
-	struct mpc_xlate_out o;
-	struct mpc_seg s;
 	struct dec d;
+	struct mpc_conn c;
 	int multi;
 
 	(void)state;
@@ -1242,32 +1266,23 @@ static void test_down_ts_recent(void **state)
 			c.flags |= MPC_CF_MULTI;
 		c.sf[0].up_ack = 9001; /* our last ACK there */
 		/* at our ACK: TS.Recent 7000 */
-		seg_make(&s, 9001, 71005, 100, MPC_TH_ACK, 500, up_ts[0], 12);
-		xup(&c, &s, &o);
-		observe_up(&c, &c.sf[0], &s, &o);
+		ts_up(&c, 9001, up_ts[0]);
 		assert_int_equal(c.sf[0].ts_recent, 7000);
 		/* above it (the rest of the window): unchanged */
-		seg_make(&s, 9101, 71005, 100, MPC_TH_ACK, 500, up_ts[1], 12);
-		xup(&c, &s, &o);
-		observe_up(&c, &c.sf[0], &s, &o);
+		ts_up(&c, 9101, up_ts[1]);
 		assert_int_equal(c.sf[0].ts_recent, 7000);
 		/* a resend of old data with an older TSval: never backwards */
-		seg_make(&s, 8901, 71005, 100, MPC_TH_ACK, 500, up_ts[2], 12);
-		xup(&c, &s, &o);
-		observe_up(&c, &c.sf[0], &s, &o);
+		ts_up(&c, 8901, up_ts[2]);
 		assert_int_equal(c.sf[0].ts_recent, 7000);
-		/* the server's ACK echoes its own (stale) value; one subflow:
-		 * that, in the subflow's clock; with joins: TS.Recent */
-		seg_make(&s, 6201, 1201, 0, MPC_TH_ACK, 601, in, sizeof(in));
-		xdown(&c, &s, &o);
-		assert_one_dss(&o, &d);
+		/* the server's segment echoes its own (stale) value; one
+		 * subflow: that, in the subflow's clock; with joins:
+		 * TS.Recent. Its ACK moves ours to 9201 */
+		ts_down(&c, 6201, in, &d);
 		assert_int_equal(d.to.tsval, 0x5000);
 		assert_int_equal(d.to.tsecr, multi ? 7000 : 0x1000);
-		observe_down(&c, &s, &o);
-		/* after our ACK moved to 9201, the segment there sets it */
-		seg_make(&s, 9201, 71005, 100, MPC_TH_ACK, 500, up_ts[1], 12);
-		xup(&c, &s, &o);
-		observe_up(&c, &c.sf[0], &s, &o);
+		assert_int_equal(c.sf[0].up_ack, 9201);
+		/* the segment at our new ACK sets it */
+		ts_up(&c, 9201, up_ts[1]);
 		assert_int_equal(c.sf[0].ts_recent, 7100);
 	}
 }
@@ -1293,14 +1308,10 @@ static void test_up_leg_ts_recent(void **state)
 		/* the peer DATA_ACKed the server's first 200 bytes: leg ACK
 		 * 5201 sent */
 		c.max_data_ack = 0x20004u + 200;
-		seg_make(&s, 5201, 1201, 100, MPC_TH_ACK, 600, dn_ts[0], 12);
-		xdown(&c, &s, &o);
-		observe_down(&c, &s, &o);
+		ts_down(&c, 5201, dn_ts[0], &d);
 		assert_int_equal(c.leg_ts_recent, 0x5000);
 		/* above the ACK: unchanged */
-		seg_make(&s, 5301, 1201, 100, MPC_TH_ACK, 600, dn_ts[1], 12);
-		xdown(&c, &s, &o);
-		observe_down(&c, &s, &o);
+		ts_down(&c, 5301, dn_ts[1], &d);
 		assert_int_equal(c.leg_ts_recent, 0x5000);
 		/* the peer's pure ACK echoes its subflow's value (4) */
 		seg_make(&s, 9201, 71005, 0, MPC_TH_ACK, 500, in, sizeof(in));
