@@ -141,6 +141,12 @@ struct conv_conn {
 	uint8_t rm_pend; /* withdrawn, REMOVE_ADDR to be repeated */
 	uint8_t rm_tries[MPC_MAX_ANNOUNCE];
 	uint64_t rm_due[MPC_MAX_ANNOUNCE];
+	/* multipath: the client's lagging DATA_ACK we prompt past (nudge) */
+	uint64_t nudge_due;
+	uint32_t nudge_dack;
+	bool nudge;
+	uint8_t nudge_sf;
+	uint16_t nudge_tries;
 };
 
 static uint64_t now_ns(void)
@@ -149,6 +155,15 @@ static uint64_t now_ns(void)
 
 	/* the data path stamps with bpf_ktime_get_coarse_ns() */
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * NSEC + (uint64_t)ts.tv_nsec;
+}
+
+/* the DATA_ACK prompts' clock (ms steps: finer than the coarse clock) */
+static uint64_t now_fine_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * NSEC + (uint64_t)ts.tv_nsec;
 }
 
@@ -464,6 +479,9 @@ static void conn_free(struct conv *cv, struct conv_conn *c)
 	port_free(cv, c->ext_idx, c->eport);
 	free(c->user);
 	c->user = NULL;
+	if (c->nudge)
+		cv->n_nudge--;
+	c->nudge = false;
 	c->used = false;
 	cv->n_used--;
 	cv->st.freed++;
@@ -2067,52 +2085,164 @@ static void on_signal(struct conv *cv, struct conv_conn *c,
 #define FILL_MAX 1400
 #define FILL_GAP_NS 5000000ull
 
-static void fill_hole(struct conv *cv, struct conv_conn *c,
-		      const struct mpc_tcp_seg *s, unsigned int i, uint32_t dsn,
-		      uint32_t len)
+/* the client's MSS less what a segment with TS and a DSS mapping takes */
+static uint32_t old_seg_cap(const struct mpc_conn *m)
+{
+	uint32_t cap = m->mss_down > 12 + DSS_OVERHEAD + 536
+			       ? m->mss_down - 12u - DSS_OVERHEAD
+			       : 536u;
+
+	return cap > FILL_MAX ? FILL_MAX : cap;
+}
+
+/*
+ * len zero bytes on subflow i at subflow seq `seq`, mapped to DSN `dsn`
+ * (32 bits), all of it data the client acknowledged at the data level:
+ * its MPTCP discards them (fill_hole(), nudge_send()). tsecr: the echo.
+ */
+static void send_old(struct conv *cv, struct conv_conn *c,
+		     const struct mpc_conn *m, unsigned int i, uint32_t seq,
+		     uint32_t dsn, uint32_t len, uint32_t tsecr)
 {
 	static const uint8_t zeros[FILL_MAX];
-	const struct mpc_conn *m = &cv->conns_mem[conn_id(cv, c)];
-	const struct mpc_subflow *sf;
+	const struct mpc_subflow *sf = &m->sf[i & (MPC_MAX_SUBFLOWS - 1)];
 	struct mpc_tcp_seg o;
-	uint32_t off = 0, cap;
-	uint64_t now = now_ns();
+	uint32_t off = 0;
 
-	i &= MPC_MAX_SUBFLOWS - 1;
-	sf = &m->sf[i];
-	if (!c->mptcp || !(sf->flags & MPC_SF_ACTIVE) || !len ||
-	    (c->state != MPC_CS_ESTABLISHED && c->state != MPC_CS_CLOSING))
-		return;
-	if (c->fill_seq[i] == s->ack && now - c->fill_ns[i] < FILL_GAP_NS)
-		return;
-	/* the client's MSS less what this segment's options take */
-	cap = m->mss_down > 12 + DSS_OVERHEAD + 536
-		      ? m->mss_down - 12u - DSS_OVERHEAD
-		      : 536u;
-	if (cap > FILL_MAX)
-		cap = FILL_MAX;
-	if (len > cap)
-		len = cap;
+	if (len > FILL_MAX)
+		len = FILL_MAX;
 	conn_sync_ts(c, m);
 	seg_to_sf(&o, sf);
-	o.seq = s->ack;
+	o.seq = seq;
 	o.ack = sf->up_ack;
 	o.flags = MPC_TH_ACK;
 	o.win = sf_win(c);
 	if (m->flags & MPC_CF_SF_TS)
-		off = put_ts(o.opts, off, c->sopt.tsval,
-			     (s->to.flags & MPC_TO_TS) ? s->to.tsval
-						       : c->cli_ts);
+		off = put_ts(o.opts, off, c->sopt.tsval, tsecr);
 	off += (uint32_t)put_dss(o.opts, off, true, m->max_leg_ack - m->up_off,
-				 true, dsn, s->ack - sf->iss, (uint16_t)len,
+				 true, dsn, seq - sf->iss, (uint16_t)len,
 				 false);
 	opts_finish(&o, off);
 	o.data = zeros;
 	o.dlen = len;
 	send_seg(cv, &o);
+}
+
+static void fill_hole(struct conv *cv, struct conv_conn *c,
+		      const struct mpc_tcp_seg *s, unsigned int i, uint32_t dsn,
+		      uint32_t len)
+{
+	const struct mpc_conn *m = &cv->conns_mem[conn_id(cv, c)];
+	uint64_t now = now_ns();
+
+	i &= MPC_MAX_SUBFLOWS - 1;
+	if (!c->mptcp || !(m->sf[i].flags & MPC_SF_ACTIVE) || !len ||
+	    (c->state != MPC_CS_ESTABLISHED && c->state != MPC_CS_CLOSING))
+		return;
+	if (c->fill_seq[i] == s->ack && now - c->fill_ns[i] < FILL_GAP_NS)
+		return;
+	if (len > old_seg_cap(m))
+		len = old_seg_cap(m);
+	send_old(cv, c, m, i, s->ack, dsn, len,
+		 (s->to.flags & MPC_TO_TS) ? s->to.tsval : c->cli_ts);
 	c->fill_seq[i] = s->ack;
 	c->fill_ns[i] = now;
 	cv->st.hole_filled++;
+}
+
+/*
+ * MPC_SLOW_NUDGE: the client acknowledged at subflow level everything we
+ * sent on every subflow, but its DATA_ACK (dack) is behind: Linux moved
+ * the data to its MPTCP socket after that ACK went out and sends no ACK
+ * for the move alone (include/mpconv/multi.h mpc_multi_dack_lags). The
+ * leg's ACK follows the DATA_ACK, so the server would wait for its RTO.
+ * Prompt a fresh ACK: one byte the client already has (subflow seq just
+ * below its ACK, mapped to a DSN below its DATA_ACK) is a retransmission
+ * to its TCP, which answers at once with a duplicate ACK (RFC 5681 4.2)
+ * carrying the DATA_ACK of that moment. At once, then after 1, 2, 4, 8
+ * and 16 ms while the DATA_ACK stays at dack (conv_nudge_run()); after
+ * that the server's own timer is as good.
+ */
+#define NUDGE_TRIES 6
+#define NUDGE_FIRST_NS (1 * MSEC)
+
+static void nudge_send(struct conv *cv, struct conv_conn *c,
+		       const struct mpc_conn *m)
+{
+	const struct mpc_subflow *sf;
+	unsigned int i = c->nudge_sf & (MPC_MAX_SUBFLOWS - 1);
+
+	sf = &m->sf[i];
+	if (!(sf->flags & MPC_SF_ACTIVE)) {
+		i = 0;
+		sf = &m->sf[0];
+	}
+	send_old(cv, c, m, i, sf->dn_una - 1, c->nudge_dack - 1, 1,
+		 sf->ts_recent ? sf->ts_recent : c->cli_ts);
+	cv->st.dack_nudged++;
+}
+
+static void nudge_stop(struct conv *cv, struct conv_conn *c)
+{
+	if (!c->nudge)
+		return;
+	c->nudge = false;
+	cv->n_nudge--;
+}
+
+static void on_nudge(struct conv *cv, struct conv_conn *c, unsigned int i,
+		     uint32_t dack)
+{
+	const struct mpc_conn *m = &cv->conns_mem[conn_id(cv, c)];
+
+	if (!c->mptcp ||
+	    (c->state != MPC_CS_ESTABLISHED && c->state != MPC_CS_CLOSING) ||
+	    mpc_after(m->max_data_ack, dack))
+		return;
+	if (!c->nudge)
+		cv->n_nudge++;
+	c->nudge = true;
+	c->nudge_sf = (uint8_t)(i & (MPC_MAX_SUBFLOWS - 1));
+	c->nudge_dack = dack;
+	c->nudge_tries = 1;
+	c->nudge_due = now_fine_ns() + NUDGE_FIRST_NS;
+	nudge_send(cv, c, m);
+}
+
+int conv_nudge_wait_ms(const struct conv *cv)
+{
+	return cv->n_nudge ? 1 : -1;
+}
+
+void conv_nudge_run(struct conv *cv)
+{
+	uint64_t now;
+	uint32_t i, left;
+
+	if (!cv->n_nudge)
+		return;
+	now = now_fine_ns();
+	left = cv->n_nudge;
+	for (i = 0; i < cv->max_conns && left; i++) {
+		struct conv_conn *c = &cv->conns[i];
+		const struct mpc_conn *m = &cv->conns_mem[i];
+
+		if (!c->used || !c->nudge)
+			continue;
+		left--;
+		if (mpc_after(m->max_data_ack, c->nudge_dack) ||
+		    c->nudge_tries >= NUDGE_TRIES ||
+		    (c->state != MPC_CS_ESTABLISHED &&
+		     c->state != MPC_CS_CLOSING)) {
+			nudge_stop(cv, c);
+			continue;
+		}
+		if (now < c->nudge_due)
+			continue;
+		c->nudge_due = now + (NUDGE_FIRST_NS << c->nudge_tries);
+		c->nudge_tries++;
+		nudge_send(cv, c, m);
+	}
 }
 
 /* after DEAD: answer stragglers so the peers can finish */
@@ -2201,6 +2331,10 @@ void conv_slow(struct conv *cv, const struct mpc_slow_hdr *h,
 	case MPC_SLOW_FILL:
 		if (h->sf < MPC_MAX_SUBFLOWS)
 			fill_hole(cv, c, &s, h->sf, h->arg0, h->arg1);
+		break;
+	case MPC_SLOW_NUDGE:
+		if (h->sf < MPC_MAX_SUBFLOWS)
+			on_nudge(cv, c, h->sf, h->arg0);
 		break;
 	default:
 		break;

@@ -42,6 +42,8 @@ struct conv {
 	 * once a second (conv.c "ADD_ADDR") */
 	uint8_t ann_up;
 	uint64_t ann_checked;
+	/* connections with a DATA_ACK prompt due (conv.c "nudge") */
+	uint32_t n_nudge;
 	struct mpc_agent_stats st;
 	int agent_fd; /* mpc_agent: st is published there */
 };
@@ -60,6 +62,10 @@ void conv_icmp(struct conv *cv, int family, uint8_t type, uint8_t code,
 	       const uint8_t *inner, uint32_t len);
 /* the agent is attached and serving: published at once */
 void conv_running(struct conv *cv, bool running);
+/* DATA_ACK prompts (conv.c "nudge"): the epoll timeout until the next
+ * one is due (ms, -1: none pending), and sending those due */
+int conv_nudge_wait_ms(const struct conv *cv);
+void conv_nudge_run(struct conv *cv);
 /* timers: call often (every ~20 ms) */
 void conv_tick(struct conv *cv, uint64_t now_ns);
 

@@ -312,7 +312,7 @@ int main(int argc, char **argv)
 		struct epoll_event evs[8];
 		int n, k;
 
-		n = epoll_wait(efd, evs, 8, -1);
+		n = epoll_wait(efd, evs, 8, conv_nudge_wait_ms(&cv));
 		if (n < 0 && errno != EINTR) {
 			log_err("epoll: %s", strerror(errno));
 			ret = 1;
@@ -353,6 +353,7 @@ int main(int argc, char **argv)
 				goto out_detach;
 			}
 		}
+		conv_nudge_run(&cv);
 	}
 
 out_detach:

@@ -129,7 +129,9 @@ struct mpc_scratch {
 	__u8 multi;    /* downstream, MPC_CF_MULTI: sfack holds the ACK */
 	__u8 dsn_nb;   /* blocks in dsn_sack */
 	__u8 fill;     /* upstream, multi: a hole for the agent to fill */
-	__u8 _pad[3];
+	__u8 nudge;    /* upstream, multi: the peer's DATA_ACK lags
+			* (MPC_SLOW_NUDGE, multi.h mpc_multi_dack_lags) */
+	__u8 _pad[2];
 	__u32 fill_dsn; /* ... the DSN our data there had (acknowledged) */
 	__u32 fill_len; /* ... bytes of it from the peer's subflow ACK on */
 	__u32 dsn_ack;	/* downstream, multi: the leg ACK as a DSN */

@@ -61,11 +61,18 @@ struct mpc_stats {
 				    * converter: a leg SACK synthesised */
 	__u64 multi_dn_hole;	    /* server's resent data sent into the peer's
 			      * subflow hole (multi.h resend_at_hole) */
-	__u64 multi_up_hole; /* peer's ACKs showing a subflow hole whose data
+	__u64 multi_up_hole;  /* peer's ACKs showing a subflow hole whose data
 			      * it has from another subflow: the agent fills
 			      * it (MPC_SLOW_FILL) */
-	__u64 multi_dn_bare; /* server's resend of the peer's DATA_ACK point
+	__u64 multi_dn_bare;  /* server's resend of the peer's DATA_ACK point
 			      * with no run record left: sent unrecorded */
+	__u64 multi_dack_lag; /* peer's ACKs: all our data acknowledged on
+			       * every subflow, its DATA_ACK behind: the
+			       * agent prompts a fresh one (MPC_SLOW_NUDGE) */
+	__u64 multi_up_lag_grace; /* peer's ACKs whose DATA_ACK DSN is on no
+				   * subflow in flight, within the grace for
+				   * a lagging DATA_ACK: no SACK synthesised
+				   * (multi.h mpc_multi_lag_grace) */
 };
 
 /*
@@ -129,6 +136,8 @@ struct mpc_agent_stats {
 	__u64 add_addr_sent;   /* ADD_ADDR sent (each repetition counts) */
 	__u64 add_addr_echoed; /* ADD_ADDR echoed by the client */
 	__u64 rm_addr_sent;    /* REMOVE_ADDR sent (address gone or down) */
+	__u64 dack_nudged;     /* multipath: segments sent to prompt the peer's
+			    * lagging DATA_ACK (MPC_SLOW_NUDGE) */
 };
 
 /* slow path: why the agent gets a packet (struct mpc_slow_hdr.reason) */
@@ -144,6 +153,9 @@ enum mpc_slow_reason {
 	MPC_SLOW_FILL = 8,	/* translated and forwarded; a copy: the
 				 * subflow has a hole the server will not
 				 * fill (arg0: DSN, arg1: length) */
+	MPC_SLOW_NUDGE = 9,	/* translated (forwarded or held); a copy:
+				 * the peer's DATA_ACK (arg0) lags what its
+				 * subflows acknowledged */
 };
 
 /* each ring record: this header, then cap_len bytes of the packet */
@@ -156,7 +168,7 @@ struct mpc_slow_hdr {
 	__u16 l3_off;  /* offset of the IP header in the copy */
 	__u8 why;      /* enum mpc_xwhy for MPC_SLOW_CONTROL */
 	__u8 sf;       /* subflow index, or 0xff */
-	__u32 arg0;    /* reason-specific (MPC_SLOW_FILL), else 0 */
+	__u32 arg0;    /* reason-specific (MPC_SLOW_FILL, _NUDGE), else 0 */
 	__u32 arg1;
 	__u32 _pad;
 	__u64 ts_ns;

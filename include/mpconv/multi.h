@@ -682,4 +682,76 @@ MPC_INLINE bool mpc_multi_held_block(const struct mpc_runs_slot *rs,
 	return hit && mpc_multi_read_ok(rs, s1);
 }
 
+/*
+ * Upstream, a pure ACK of the peer, after mpc_multi_observe_ack: every
+ * byte we sent on every active subflow is acknowledged there, yet its
+ * DATA_ACK (data_ack) stays below what the server sent. Linux moves a
+ * subflow's data to the MPTCP socket later when the application holds
+ * that socket, so the ACK of the segment that fills a data-level hole
+ * (the server's resend of a leg loss) carries the old DATA_ACK; the move
+ * itself sends no ACK, and with nothing else in flight on any subflow no
+ * segment comes that would. The leg's ACK is the DATA_ACK, so the server
+ * waits for its RTO (200 ms) each time: a 1 GiB download with 1 % loss on
+ * the server link crawled at 8 Mbit/s. The agent then makes the peer ACK
+ * again (agent/conv.c nudge). True once per DATA_ACK value (nudge_dsn),
+ * which it records.
+ */
+MPC_INLINE bool mpc_multi_dack_lags(struct mpc_conn *c, __u32 data_ack)
+{
+	__u32 i;
+
+	if (!mpc_before(data_ack, c->down_snd_nxt) || data_ack == c->nudge_dsn)
+		return false;
+	for (i = 0; i < MPC_MAX_SUBFLOWS; i++) {
+		const struct mpc_subflow *sf = &c->sf[i];
+
+		if ((sf->flags & MPC_SF_ACTIVE) && sf->dn_una != sf->dn_nxt)
+			return false;
+	}
+	c->nudge_dsn = data_ack;
+	return true;
+}
+
+/*
+ * Upstream, a pure ACK of the peer whose DATA_ACK (data_ack) stands still
+ * and whose DSN is in flight on none of our subflows: either the server's
+ * segment never reached us (a leg loss: the server must resend it, and a
+ * synthesised SACK tells it at once), or the peer has it, acknowledged at
+ * subflow level, and its DATA_ACK lags (mpc_multi_dack_lags: Linux moves
+ * the data to the MPTCP socket later while the application holds it,
+ * up to a millisecond and more at 1-2 Gbit/s, and its subflows go on
+ * acknowledging new data meanwhile with the old DATA_ACK). Reported as a
+ * loss, every such ACK is a duplicate ACK with SACK above the DATA_ACK:
+ * the server resends what the peer has and halves its window (7 % of a
+ * 1 GiB download resent for 1 % loss on the server link, reno, TC). The
+ * run records cannot tell the two apart (acknowledged records are
+ * released), so time does: for MPC_MULTI_LAG_NS after the DATA_ACK first
+ * stood still so, or after the server's resend of its DSN went out
+ * (mpc_multi_lag_fill), the ACK is treated as reordering (held); later
+ * it is a loss. Returns true while within that grace.
+ */
+#define MPC_MULTI_LAG_NS 2000000ull
+
+MPC_INLINE bool mpc_multi_lag_grace(struct mpc_conn *c, __u32 data_ack,
+				    __u64 now)
+{
+	if (c->lag_dsn != data_ack || !c->lag_ns) {
+		c->lag_dsn = data_ack;
+		c->lag_ns = now;
+		return true;
+	}
+	return now - c->lag_ns < MPC_MULTI_LAG_NS;
+}
+
+/* downstream: a segment [dsn, dsn + len) went out; if it holds the DSN
+ * the peer's DATA_ACK waits for, that DATA_ACK may lag again: the grace
+ * starts anew */
+MPC_INLINE void mpc_multi_lag_fill(struct mpc_conn *c, __u32 dsn, __u32 len,
+				   __u64 now)
+{
+	if (c->lag_ns && !mpc_before(c->lag_dsn, dsn) &&
+	    mpc_before(c->lag_dsn, dsn + len))
+		c->lag_ns = now;
+}
+
 #endif /* MPCONV_MULTI_H */
