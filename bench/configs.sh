@@ -47,34 +47,6 @@ _cfg_reset() {
 	CFG_TOOL=xfer CFG_TESTS="bulk conn mem" CFG_REF='' CFG_MAPS=''
 }
 
-# wait_listen NS PORT PID [SECS]: until something listens on PORT in NS
-# (1 if PID died first or after SECS, default 10)
-wait_listen() {
-	local ns=$1 port=$2 pid=$3 secs=${4:-10} i
-	for ((i = 0; i < secs * 20; i++)); do
-		kill -0 "$pid" 2>/dev/null || return 1
-		ip netns exec "$ns" ss -Htln "sport = :$port" | grep . >/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
-# _is_mptcp_listener NS PORT: the listener on PORT is an MPTCP socket
-_is_mptcp_listener() {
-	ip netns exec "$1" ss -HMln "sport = :$2" | grep . >/dev/null
-}
-
-# _stop_tree PID: TERM the process and its children (by PID), reap it
-_stop_tree() {
-	local pid=$1 kids
-	[ -n "$pid" ] || return 0
-	kids=$(_proc_tree "$pid" | tail -n +2 | tr '\n' ' ')
-	bg_stop "$pid"
-	# shellcheck disable=SC2086 # a list of PIDs
-	[ -z "$kids" ] || kill -TERM $kids 2>/dev/null || true
-	return 0
-}
-
 _log_tail() {
 	tail -n 3 "$1" 2>/dev/null | tr '\n' ' ' | sed 's/ *$//' || true
 }
@@ -127,28 +99,15 @@ bench_socat() {
 	start)
 		_cfg_reset
 		CFG_PORT=5202
-		# backlog=1024: socat's default listen backlog is 5, which
-		# overflows (SYN retransmits after 1 s) with K parallel connects
-		local cmd=(mptcpize run socat -b131072
-			"TCP-LISTEN:$CFG_PORT,fork,reuseaddr,backlog=1024"
-			"TCP:$IP4_S1:$CFG_PORT")
-		bg_start "$NS_CONV" "${cmd[@]}" >"$TOPO_TMP/socat.log" 2>&1
-		_SOCAT_PID=$BG_PID
-		if ! wait_listen "$NS_CONV" "$CFG_PORT" "$_SOCAT_PID"; then
-			CFG_NA="socat did not start: $(_log_tail "$TOPO_TMP/socat.log")"
-			_stop_tree "$_SOCAT_PID"
+		if ! socat_conv_start "$CFG_PORT" "$TOPO_TMP/socat.log"; then
+			CFG_NA=$SOCAT_WHY
 			return 1
 		fi
-		if [ "$(cat "/proc/$_SOCAT_PID/comm" 2>/dev/null)" != socat ] ||
-			! _is_mptcp_listener "$NS_CONV" "$CFG_PORT"; then
-			CFG_NA="no MPTCP socat listener on port $CFG_PORT (mptcpize did not work?)"
-			_stop_tree "$_SOCAT_PID"
-			return 1
-		fi
+		_SOCAT_PID=$SOCAT_PID
 		CFG_CONNECT=$IP4_M1 CFG_LISTEN=$IP4_S1 CFG_MPTCP=1
 		CFG_CLIENT_ARGS=(--mptcp --expect-mptcp)
 		CFG_PIDS=("$_SOCAT_PID")
-		CFG_CMD="${cmd[*]}"
+		CFG_CMD=$SOCAT_CMD
 		;;
 	stop)
 		_stop_tree "$_SOCAT_PID"

@@ -55,18 +55,6 @@ cpu_snap() {
 	awk '$1 == "cpu" { printf "%.0f %.0f\n", $2 + $3 + $4 + $7 + $8, $8; exit }' /proc/stat
 }
 
-# _proc_tree PID: PID and all its descendants (through
-# /proc/PID/task/*/children), one per line
-_proc_tree() {
-	local p=$1 c kids
-	[ -d "/proc/$p" ] || return 0
-	printf '%s\n' "$p"
-	kids=$(cat /proc/"$p"/task/*/children 2>/dev/null || true)
-	for c in $kids; do
-		_proc_tree "$c"
-	done
-}
-
 # proc_ticks PID...: sum over the process trees of utime + stime + cutime +
 # cstime (clock ticks). cutime/cstime hold children that exited and were
 # reaped, live children count with their own times, so the delta between

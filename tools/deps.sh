@@ -11,8 +11,8 @@ build=(clang llvm gcc make pkg-config bpftool libbpf-dev libxdp-dev
 	libelf-dev zlib1g-dev libssl-dev libjson-c-dev libinih-dev
 	libcmocka-dev libclang-rt-14-dev cppcheck clang-tidy clang-format)
 test=(iproute2 nftables ethtool mptcpd xdp-tools tcpdump procps psmisc iputils-ping xxd python3
-	kmod)
-bench=(socat haproxy iperf3 gnuplot-nox linux-perf)
+	kmod socat)
+bench=(haproxy iperf3 gnuplot-nox linux-perf)
 vm=(qemu-system-x86 qemu-utils cpio busybox-static lz4 zstd xz-utils
 	linux-image-cloud-amd64)
 

@@ -345,6 +345,46 @@ bg_stop() {
 	return 0
 }
 
+# _proc_tree PID: PID and all its descendants (through
+# /proc/PID/task/*/children), one per line
+_proc_tree() {
+	local p=$1 c kids
+	[ -d "/proc/$p" ] || return 0
+	printf '%s\n' "$p"
+	kids=$(cat /proc/"$p"/task/*/children 2>/dev/null || true)
+	for c in $kids; do
+		_proc_tree "$c"
+	done
+}
+
+# wait_listen NS PORT PID [SECS]: until something listens on PORT in NS
+# (1 if PID died first or after SECS, default 10)
+wait_listen() {
+	local ns=$1 port=$2 pid=$3 secs=${4:-10} i
+	for ((i = 0; i < secs * 20; i++)); do
+		kill -0 "$pid" 2>/dev/null || return 1
+		ip netns exec "$ns" ss -Htln "sport = :$port" | grep . >/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# _is_mptcp_listener NS PORT: the listener on PORT is an MPTCP socket
+_is_mptcp_listener() {
+	ip netns exec "$1" ss -HMln "sport = :$2" | grep . >/dev/null
+}
+
+# _stop_tree PID: TERM the process and its children (by PID), reap it
+_stop_tree() {
+	local pid=$1 kids
+	[ -n "$pid" ] || return 0
+	kids=$(_proc_tree "$pid" | tail -n +2 | tr '\n' ' ')
+	bg_stop "$pid"
+	# shellcheck disable=SC2086 # a list of PIDs
+	[ -z "$kids" ] || kill -TERM $kids 2>/dev/null || true
+	return 0
+}
+
 # wait_pid_timeout PID SECS: wait for PID (a child) up to SECS; prints
 # nothing, returns its exit status, or 124 on timeout (left running)
 wait_pid_timeout() {
@@ -1197,6 +1237,45 @@ xfer_wait() {
 xfer_check() {
 	xfer_start "$@" || return 1
 	xfer_wait
+}
+
+# ---- the kernel-terminated converter to compare with ---------------------------
+
+# socat_conv_start PORT [LOG]: `mptcpize run socat -b131072`, the
+# kernel-terminated converter the issues compare mpconv with, in the
+# converter namespace: MPTCP listener on PORT (all addresses; the client
+# connects to IP4_M1 and joins from its second endpoint), one plain TCP
+# connection per client to IP4_S1:PORT (a new process per connection,
+# `fork`). Sets SOCAT_PID and SOCAT_CMD; 1 with SOCAT_WHY set if it did not start or its
+# listener is not MPTCP. backlog=1024: socat's default (5) overflows with
+# parallel connects (SYN retransmits after 1 s).
+SOCAT_PID='' SOCAT_WHY='' SOCAT_CMD=''
+socat_conv_start() {
+	local port=$1 log=${2:-}
+	_topo_tmp
+	log=${log:-$TOPO_TMP/socat.$port.log}
+	SOCAT_WHY=''
+	local cmd=(mptcpize run socat -b131072
+		"TCP-LISTEN:$port,fork,reuseaddr,backlog=1024" "TCP:$IP4_S1:$port")
+	# shellcheck disable=SC2034 # for the caller (bench/configs.sh)
+	SOCAT_CMD="${cmd[*]}"
+	bg_start "$NS_CONV" "${cmd[@]}" >"$log" 2>&1
+	SOCAT_PID=$BG_PID
+	if ! wait_listen "$NS_CONV" "$port" "$SOCAT_PID"; then
+		SOCAT_WHY="socat did not start: $(tail -n 3 "$log" 2>/dev/null | tr '\n' ' ')"
+	elif [ "$(cat "/proc/$SOCAT_PID/comm" 2>/dev/null)" != socat ] ||
+		! _is_mptcp_listener "$NS_CONV" "$port"; then
+		SOCAT_WHY="no MPTCP socat listener on port $port (mptcpize did not work?)"
+	fi
+	[ -z "$SOCAT_WHY" ] && return 0
+	socat_conv_stop
+	return 1
+}
+
+# socat_conv_stop: stop socat_conv_start's socat and the children it forked
+socat_conv_stop() {
+	_stop_tree "$SOCAT_PID"
+	SOCAT_PID=''
 }
 
 # ---- RFC 8803 Convert clients ---------------------------------------------------

@@ -34,6 +34,14 @@
 #     link 1 (the first subflow's) in the middle of a download with both
 #     subflows regular; verified, the other link carried the rest (at
 #     least a quarter); link_up afterwards, also when the case fails
+#   - 1 GiB with LOSS % random loss (issue 4), unshaped links: a download
+#     with the loss on link 2, an upload and a download with it on the
+#     converter's link to the server; each also through `mptcpize run
+#     socat -b131072` (the kernel-terminated converter) under the same
+#     loss: both verified, goodput of both reported side by side
+#   - the aggregation cases also run the transfer through that socat in
+#     the same run: converted / socat at least SOCAT_MIN (0.97), and
+#     socat's connection had two subflows too
 #   - 1 GiB failover (issue 4), unshaped links: a BIG_FAIL_SIZE download,
 #     link 1 goes down after BIG_FAIL_AFTER s; again with link 1
 #     blackholed instead. Verified (xfer: byte counts, SHA-256 and every
@@ -51,7 +59,9 @@
 #
 # env: DATAPATHS ("xdp tc"), RATE (100mbit), RATE2 (20mbit), UP_SIZE
 # (96M), MID_SIZE (48M), FAIL_SIZE (64M), LOSS (1, % on link 2 in the
-# loss case), AGG_MIN (0.85), KEEP_TMP=1
+# loss case, and in the 1 GiB loss cases), AGG_MIN (0.85), SOCAT_MIN
+# (0.97), BIG_LOSS_SIZE (1G), BIG_LOSS_RATE (off: unshaped),
+# BIG_LOSS_TIMEOUT (400 s per transfer), KEEP_TMP=1
 # (also keeps the failover samples), MULTI_XDP_ASYM_UP=1 (run the XDP upload over unequal links, skipped by
 # default: it varies, docs/multipath-plan.md), FAILOVER_TIMEOUT (60 s per
 # link-down and 1 GiB transfer), BIG_FAIL_SIZE (1G), BIG_FAIL_AFTER (1 s),
@@ -68,11 +78,16 @@ RATE=${RATE:-100mbit}
 RATE2=${RATE2:-20mbit}
 UP_SIZE=${UP_SIZE:-96M}
 AGG_MIN=${AGG_MIN:-0.85}
+SOCAT_MIN=${SOCAT_MIN:-0.97} # converted / socat in the aggregation cases
 MID_SIZE=${MID_SIZE:-48M}   # loss, backup and policy cases
 FAIL_SIZE=${FAIL_SIZE:-64M} # the failover cases
 LOSS=${LOSS:-1}             # % random loss on link 2 in the loss case
 FAILOVER_TIMEOUT=${FAILOVER_TIMEOUT:-60}
 BIG_FAIL_SIZE=${BIG_FAIL_SIZE:-1G}
+BIG_LOSS_SIZE=${BIG_LOSS_SIZE:-1G}
+BIG_LOSS_RATE=${BIG_LOSS_RATE:-off}
+BIG_LOSS_TIMEOUT=${BIG_LOSS_TIMEOUT:-400}
+CONV_TIMEOUT=180 # s per converted or socat transfer (case_big_loss: more)
 BIG_FAIL_AFTER=${BIG_FAIL_AFTER:-1}
 FAILOVER_SAMPLE=${FAILOVER_SAMPLE:-0.05}
 
@@ -139,12 +154,37 @@ _conv() {
 	b1=$(client_nic_bytes "$dir" "$IF_C1") b2=$(client_nic_bytes "$dir" "$IF_C2")
 	# shellcheck disable=SC2046
 	xfer_check "$NS_CLIENT" "$NS_SERVER" --addr "$IP4_S1" --convert "$IP4_M1" \
-		--client-mptcp $(_sizes "$dir" "$size") --timeout 180 --name "$name" \
+		--client-mptcp $(_sizes "$dir" "$size") --timeout "$CONV_TIMEOUT" --name "$name" \
 		-- --expect-mptcp --expect-syn-data || rc=1
 	if [ "$dir" = up ]; then CONV_MBPS=$XFER_UP_MBPS; else CONV_MBPS=$XFER_DOWN_MBPS; fi
 	CONV_L1=$(($(client_nic_bytes "$dir" "$IF_C1") - b1))
 	CONV_L2=$(($(client_nic_bytes "$dir" "$IF_C2") - b2))
 	info "converted ($dir): $CONV_MBPS Mbit/s; link 1 $CONV_L1 B, link 2 $CONV_L2 B at the client"
+	return "$rc"
+}
+
+# _socat DIR NAME SIZE: the same transfer through `mptcpize run socat
+# -b131072` (socat_conv_start: the kernel-terminated converter, MPTCP
+# towards the client, which joins over link 2 as it does with mpconv);
+# sets SOCAT_MBPS, SOCAT_L1, SOCAT_L2 and SOCAT_SUBFLOWS. 1 if socat did not
+# start or the transfer did not verify.
+_socat() {
+	local dir=$1 name=$2 size=$3 port b1 b2 rc=0
+	port=$XFER_PORT_NEXT
+	XFER_PORT_NEXT=$((XFER_PORT_NEXT + 1))
+	SOCAT_MBPS=0 SOCAT_L1=0 SOCAT_L2=0 SOCAT_SUBFLOWS=0
+	socat_conv_start "$port" || { info "$SOCAT_WHY"; return 1; }
+	b1=$(client_nic_bytes "$dir" "$IF_C1") b2=$(client_nic_bytes "$dir" "$IF_C2")
+	# shellcheck disable=SC2046
+	xfer_check "$NS_CLIENT" "$NS_SERVER" --listen "$IP4_S1" --connect "$IP4_M1" \
+		--port "$port" --client-mptcp $(_sizes "$dir" "$size") --timeout "$CONV_TIMEOUT" \
+		--name "$name" -- --expect-mptcp || rc=1
+	socat_conv_stop
+	if [ "$dir" = up ]; then SOCAT_MBPS=$XFER_UP_MBPS; else SOCAT_MBPS=$XFER_DOWN_MBPS; fi
+	SOCAT_SUBFLOWS=$XFER_SUBFLOWS
+	SOCAT_L1=$(($(client_nic_bytes "$dir" "$IF_C1") - b1))
+	SOCAT_L2=$(($(client_nic_bytes "$dir" "$IF_C2") - b2))
+	info "socat ($dir): $SOCAT_MBPS Mbit/s, $SOCAT_SUBFLOWS subflows; link 1 $SOCAT_L1 B, link 2 $SOCAT_L2 B at the client"
 	return "$rc"
 }
 
@@ -174,8 +214,12 @@ case_aggregate() {
 	assert_ge "$CONV_L1" $((sz / 4)) "link 1 carried at least a quarter"
 	assert_ge "$CONV_L2" $((sz / 4)) "link 2 carried at least a quarter"
 	ratio=$(_ratio "$CONV_MBPS" "$REF_MBPS")
-	info "MEASURE $dp $dir $RATE+$RATE: converted $CONV_MBPS Mbit/s, reference $REF_MBPS, ratio $ratio"
+	_socat "$dir" "$dp-agg-$dir-socat" "$UP_SIZE" || rc=1
+	assert_eq "$rc" 0 "$UP_SIZE through mptcpize socat ($dir) verified, MPTCP"
+	assert_eq "$SOCAT_SUBFLOWS" 2 "socat's connection had two subflows too"
+	info "MEASURE $dp $dir $RATE+$RATE: converted $CONV_MBPS Mbit/s, reference $REF_MBPS, ratio $ratio; socat $SOCAT_MBPS ($(_ratio "$SOCAT_MBPS" "$REF_MBPS")), converted / socat $(_ratio "$CONV_MBPS" "$SOCAT_MBPS")"
 	assert_ge "$ratio" "$AGG_MIN" "converted / reference goodput"
+	assert_ge "$(_ratio "$CONV_MBPS" "$SOCAT_MBPS")" "$SOCAT_MIN" "converted / socat goodput"
 }
 
 # case_asymmetric DP DIR: RATE + RATE2
@@ -223,6 +267,31 @@ case_blackhole() {
 	link_blackhole 2 off || return 1
 	assert_eq "$rc" 0 "$FAIL_SIZE upload verified although link 2 went dark after 2 s"
 	info "MEASURE $dp blackhole-link2: completed in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s ($FAIL_SIZE at $RATE per link)"
+}
+
+# case_big_loss DP LINK DIR: BIG_LOSS_SIZE in direction DIR over unshaped
+# links with LOSS % random loss on LINK (2: the client's second link,
+# 3: the converter's link to the server), first converted, then through
+# socat under the same loss; both verified (SHA-256), goodput of both
+# reported side by side
+case_big_loss() {
+	local dp=$1 link=$2 dir=$3 rc=0 src=0 d0 dc ds where
+	local CONV_TIMEOUT=$BIG_LOSS_TIMEOUT # seen by _conv and _socat
+	where="link $link"
+	[ "$link" = 3 ] && where="the server link"
+	link_rate 1 "$BIG_LOSS_RATE" || return 1
+	link_rate 2 "$BIG_LOSS_RATE" || return 1
+	link_loss "$link" "$LOSS" spare-syn || return 1
+	d0=$(link_drops "$link")
+	_conv "$dir" "$dp-bigloss-l$link-$dir" "$BIG_LOSS_SIZE" || rc=1
+	dc=$(($(link_drops "$link") - d0))
+	d0=$(link_drops "$link")
+	_socat "$dir" "$dp-bigloss-l$link-$dir-socat" "$BIG_LOSS_SIZE" || src=1
+	ds=$(($(link_drops "$link") - d0))
+	link_loss "$link" 0 || return 1
+	assert_eq "$rc" 0 "$BIG_LOSS_SIZE converted ($dir) verified, MPTCP, with $LOSS % loss on $where ($dc packets lost)"
+	assert_eq "$src" 0 "$BIG_LOSS_SIZE through mptcpize socat ($dir) verified under the same loss ($ds packets lost)"
+	info "MEASURE $dp big-loss $where $LOSS% $dir: converted $CONV_MBPS Mbit/s (link 1 $CONV_L1 B, link 2 $CONV_L2 B), socat $SOCAT_MBPS Mbit/s, converted / socat $(_ratio "$CONV_MBPS" "$SOCAT_MBPS")"
 }
 
 # _c2_backup on|off: the client's second endpoint as backup (its joins
@@ -551,6 +620,12 @@ for dp in $DATAPATHS; do
 		case_backup_failover "$dp"
 	run_case "$dp: download survives link 1 going down (both subflows regular)" \
 		case_linkdown "$dp" down
+	run_case "$dp: $BIG_LOSS_SIZE download, unshaped, $LOSS % loss on link 2, next to socat" \
+		case_big_loss "$dp" 2 down
+	run_case "$dp: $BIG_LOSS_SIZE upload, unshaped, $LOSS % loss on the server link, next to socat" \
+		case_big_loss "$dp" 3 up
+	run_case "$dp: $BIG_LOSS_SIZE download, unshaped, $LOSS % loss on the server link, next to socat" \
+		case_big_loss "$dp" 3 down
 	for how in down blackhole; do
 		name="$dp: $BIG_FAIL_SIZE download, unshaped, link 1 $([ "$how" = down ] && echo goes down || echo goes dark)"
 		run_case "$name" case_big_failover "$dp" "$how"
