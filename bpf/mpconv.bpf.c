@@ -417,8 +417,6 @@ __noinline int mpc_g_down_pick(struct mpc_scratch *scr, struct mpc_conn *c,
 	mpc_multi_pick_init(&x.pick);
 	MPC_LOOP(MPC_MAX_SUBFLOWS, mpc_pick_one, &x);
 	if (scr->pkt.seg.paylen) {
-		mpc_multi_lag_fill(c, scr->dn_dsn, scr->pkt.seg.paylen,
-				   scr->now);
 		f.scr = scr;
 		f.c = c;
 		f.conn_id = conn_id;
@@ -783,13 +781,6 @@ __noinline int mpc_g_multi_up(struct mpc_scratch *scr, struct mpc_conn *c,
 		x.dsn = scr->out.data_ack;
 		x.found = 0;
 		MPC_LOOP(MPC_MAX_SUBFLOWS, mpc_inflight_one, &x);
-		if (!x.found &&
-		    mpc_multi_lag_grace(c, scr->out.data_ack, scr->now)) {
-			/* the peer may have it (a lagging DATA_ACK): as
-			 * reordering for now, no SACK */
-			x.found = 1;
-			st->multi_up_lag_grace++;
-		}
 		if (!x.found) {
 			if (mpc_g_synth_sack(scr, c, conn_id))
 				st->multi_up_sack_synth++;

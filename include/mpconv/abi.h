@@ -69,10 +69,6 @@ struct mpc_stats {
 	__u64 multi_dack_lag; /* peer's ACKs: all our data acknowledged on
 			       * every subflow, its DATA_ACK behind: the
 			       * agent prompts a fresh one (MPC_SLOW_NUDGE) */
-	__u64 multi_up_lag_grace; /* peer's ACKs whose DATA_ACK DSN is on no
-				   * subflow in flight, within the grace for
-				   * a lagging DATA_ACK: no SACK synthesised
-				   * (multi.h mpc_multi_lag_grace) */
 };
 
 /*

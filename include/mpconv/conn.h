@@ -182,12 +182,6 @@ struct mpc_conn {
 	/* MPC_CF_MULTI: the peer's DATA_ACK the agent was last asked to
 	 * prompt past (multi.h mpc_multi_dack_lags) */
 	__u32 nudge_dsn;
-	/* MPC_CF_MULTI: the peer's DATA_ACK that stood still with its DSN on
-	 * none of our subflows in flight, and since when (multi.h
-	 * mpc_multi_lag_grace) */
-	__u32 lag_dsn;
-	__u32 _pad2;
-	__u64 lag_ns;
 	__u64 last_up_ns; /* bpf_ktime_get_ns() of the last packet */
 	__u64 last_down_ns;
 	__u64 up_bytes; /* payload bytes translated */

@@ -712,46 +712,4 @@ MPC_INLINE bool mpc_multi_dack_lags(struct mpc_conn *c, __u32 data_ack)
 	return true;
 }
 
-/*
- * Upstream, a pure ACK of the peer whose DATA_ACK (data_ack) stands still
- * and whose DSN is in flight on none of our subflows: either the server's
- * segment never reached us (a leg loss: the server must resend it, and a
- * synthesised SACK tells it at once), or the peer has it, acknowledged at
- * subflow level, and its DATA_ACK lags (mpc_multi_dack_lags: Linux moves
- * the data to the MPTCP socket later while the application holds it,
- * up to a millisecond and more at 1-2 Gbit/s, and its subflows go on
- * acknowledging new data meanwhile with the old DATA_ACK). Reported as a
- * loss, every such ACK is a duplicate ACK with SACK above the DATA_ACK:
- * the server resends what the peer has and halves its window (7 % of a
- * 1 GiB download resent for 1 % loss on the server link, reno, TC). The
- * run records cannot tell the two apart (acknowledged records are
- * released), so time does: for MPC_MULTI_LAG_NS after the DATA_ACK first
- * stood still so, or after the server's resend of its DSN went out
- * (mpc_multi_lag_fill), the ACK is treated as reordering (held); later
- * it is a loss. Returns true while within that grace.
- */
-#define MPC_MULTI_LAG_NS 2000000ull
-
-MPC_INLINE bool mpc_multi_lag_grace(struct mpc_conn *c, __u32 data_ack,
-				    __u64 now)
-{
-	if (c->lag_dsn != data_ack || !c->lag_ns) {
-		c->lag_dsn = data_ack;
-		c->lag_ns = now;
-		return true;
-	}
-	return now - c->lag_ns < MPC_MULTI_LAG_NS;
-}
-
-/* downstream: a segment [dsn, dsn + len) went out; if it holds the DSN
- * the peer's DATA_ACK waits for, that DATA_ACK may lag again: the grace
- * starts anew */
-MPC_INLINE void mpc_multi_lag_fill(struct mpc_conn *c, __u32 dsn, __u32 len,
-				   __u64 now)
-{
-	if (c->lag_ns && !mpc_before(c->lag_dsn, dsn) &&
-	    mpc_before(c->lag_dsn, dsn + len))
-		c->lag_ns = now;
-}
-
 #endif /* MPCONV_MULTI_H */

@@ -471,31 +471,6 @@ static void test_dack_lags(void **state)
 	assert_true(mpc_multi_dack_lags(&c, 0xfffff000u + 5000));
 }
 
-/* the grace for a DATA_ACK that may lag (mpc_multi_lag_grace) */
-static void test_lag_grace(void **state)
-{
-	const __u64 ms = 1000000;
-	struct mpc_conn c;
-
-	(void)state;
-	memset(&c, 0, sizeof(c));
-	/* first seen: within the grace, and remembered */
-	assert_true(mpc_multi_lag_grace(&c, 1000, 10 * ms));
-	assert_int_equal(c.lag_dsn, 1000);
-	assert_true(mpc_multi_lag_grace(&c, 1000, 11 * ms));
-	/* after MPC_MULTI_LAG_NS: a loss after all */
-	assert_false(mpc_multi_lag_grace(&c, 1000, 10 * ms + MPC_MULTI_LAG_NS));
-	/* the server's resend of that DSN went out: the grace starts anew */
-	mpc_multi_lag_fill(&c, 500, 400, 13 * ms); /* [500, 900): not it */
-	assert_false(mpc_multi_lag_grace(&c, 1000, 13 * ms));
-	mpc_multi_lag_fill(&c, 1000, 1428, 14 * ms);
-	assert_true(mpc_multi_lag_grace(&c, 1000, 15 * ms));
-	assert_false(mpc_multi_lag_grace(&c, 1000, 14 * ms + MPC_MULTI_LAG_NS));
-	/* a new DATA_ACK value: a new grace */
-	assert_true(mpc_multi_lag_grace(&c, 2428, 20 * ms));
-	assert_int_equal(c.lag_dsn, 2428);
-}
-
 /*
  * The server's SACK counts (the subflow whose data the server holds out of
  * order need not wait for the slowest one): sf0 carries DSN [0, 1000) and
@@ -1605,7 +1580,6 @@ int main(void)
 		cmocka_unit_test(test_hole_pick),
 		cmocka_unit_test(test_alive),
 		cmocka_unit_test(test_dack_lags),
-		cmocka_unit_test(test_lag_grace),
 		cmocka_unit_test(test_sack),
 		cmocka_unit_test(test_holes),
 		cmocka_unit_test(test_release),
