@@ -149,22 +149,24 @@ struct conv_conn {
 	uint16_t nudge_tries;
 };
 
-static uint64_t now_ns(void)
+static uint64_t clock_ns(clockid_t id)
 {
 	struct timespec ts;
 
-	/* the data path stamps with bpf_ktime_get_coarse_ns() */
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * NSEC + (uint64_t)ts.tv_nsec;
+}
+
+/* the data path stamps with bpf_ktime_get_coarse_ns() */
+static uint64_t now_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC_COARSE);
 }
 
 /* the DATA_ACK prompts' clock (ms steps: finer than the coarse clock) */
 static uint64_t now_fine_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC + (uint64_t)ts.tv_nsec;
+	return clock_ns(CLOCK_MONOTONIC);
 }
 
 static uint32_t rand32(void)
@@ -467,6 +469,15 @@ static void conn_set_state(struct conv *cv, struct conv_conn *c, uint32_t state)
 	__atomic_store_n(&cv->conns_mem[id].state, state, __ATOMIC_RELEASE);
 }
 
+/* no DATA_ACK prompt due for c any more (conv.c "nudge") */
+static void nudge_stop(struct conv *cv, struct conv_conn *c)
+{
+	if (!c->nudge)
+		return;
+	c->nudge = false;
+	cv->n_nudge--;
+}
+
 static void conn_free(struct conv *cv, struct conv_conn *c)
 {
 	uint32_t id = conn_id(cv, c);
@@ -479,9 +490,7 @@ static void conn_free(struct conv *cv, struct conv_conn *c)
 	port_free(cv, c->ext_idx, c->eport);
 	free(c->user);
 	c->user = NULL;
-	if (c->nudge)
-		cv->n_nudge--;
-	c->nudge = false;
+	nudge_stop(cv, c);
 	c->used = false;
 	cv->n_used--;
 	cv->st.freed++;
@@ -2134,6 +2143,7 @@ static void fill_hole(struct conv *cv, struct conv_conn *c,
 {
 	const struct mpc_conn *m = &cv->conns_mem[conn_id(cv, c)];
 	uint64_t now = now_ns();
+	uint32_t cap = old_seg_cap(m);
 
 	i &= MPC_MAX_SUBFLOWS - 1;
 	if (!c->mptcp || !(m->sf[i].flags & MPC_SF_ACTIVE) || !len ||
@@ -2141,8 +2151,8 @@ static void fill_hole(struct conv *cv, struct conv_conn *c,
 		return;
 	if (c->fill_seq[i] == s->ack && now - c->fill_ns[i] < FILL_GAP_NS)
 		return;
-	if (len > old_seg_cap(m))
-		len = old_seg_cap(m);
+	if (len > cap)
+		len = cap;
 	send_old(cv, c, m, i, s->ack, dsn, len,
 		 (s->to.flags & MPC_TO_TS) ? s->to.tsval : c->cli_ts);
 	c->fill_seq[i] = s->ack;
@@ -2180,14 +2190,6 @@ static void nudge_send(struct conv *cv, struct conv_conn *c,
 	send_old(cv, c, m, i, sf->dn_una - 1, c->nudge_dack - 1, 1,
 		 sf->ts_recent ? sf->ts_recent : c->cli_ts);
 	cv->st.dack_nudged++;
-}
-
-static void nudge_stop(struct conv *cv, struct conv_conn *c)
-{
-	if (!c->nudge)
-		return;
-	c->nudge = false;
-	cv->n_nudge--;
 }
 
 static void on_nudge(struct conv *cv, struct conv_conn *c, unsigned int i,

@@ -1093,6 +1093,14 @@ mptcp_conns() {
 
 # ---- transfers ----------------------------------------------------------------------
 
+# xfer_port_alloc: the next free test port (from XFER_PORT_NEXT) into
+# XFER_PORT, for a transfer whose port is needed before xfer_start (a
+# proxy in between listens on it)
+xfer_port_alloc() {
+	XFER_PORT=$XFER_PORT_NEXT
+	XFER_PORT_NEXT=$((XFER_PORT_NEXT + 1))
+}
+
 # xfer_start NS_CLIENT NS_SERVER [options] [-- extra client args]
 #   --addr A          server address: the server listens on it, the client
 #                     connects to it (v4 or v6, no brackets)
@@ -1143,10 +1151,8 @@ xfer_start() {
 		printf 'xfer_start: --addr (or --listen and --connect) needed\n' >&2
 		return 1
 	fi
-	if [ -z "$port" ]; then
-		port=$XFER_PORT_NEXT
-		XFER_PORT_NEXT=$((XFER_PORT_NEXT + 1))
-	fi
+	[ -n "$port" ] || xfer_port_alloc
+	port=${port:-$XFER_PORT}
 	_topo_tmp
 	XFER_NAME=${name:-xfer$port}
 	local base="$TOPO_TMP/${XFER_NAME//[^A-Za-z0-9_.-]/_}.$port"

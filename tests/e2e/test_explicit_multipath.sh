@@ -150,19 +150,31 @@ _ref() {
 	return "$rc"
 }
 
+# _measured DIR NAME SIZE XFER_START_OPTIONS...: one MPTCP transfer from
+# the client (xfer_check with DIR's sizes and CONV_TIMEOUT); sets M_MBPS
+# (the receiver's goodput) and M_L1, M_L2 (bytes the client sent or
+# received on each link)
+_measured() {
+	local dir=$1 name=$2 size=$3 b1 b2 rc=0
+	shift 3
+	b1=$(client_nic_bytes "$dir" "$IF_C1") b2=$(client_nic_bytes "$dir" "$IF_C2")
+	# shellcheck disable=SC2046
+	xfer_check "$NS_CLIENT" "$NS_SERVER" --client-mptcp $(_sizes "$dir" "$size") \
+		--timeout "$CONV_TIMEOUT" --name "$name" "$@" || rc=1
+	if [ "$dir" = up ]; then M_MBPS=$XFER_UP_MBPS; else M_MBPS=$XFER_DOWN_MBPS; fi
+	M_L1=$(($(client_nic_bytes "$dir" "$IF_C1") - b1))
+	M_L2=$(($(client_nic_bytes "$dir" "$IF_C2") - b2))
+	return "$rc"
+}
+
 # _conv DIR NAME SIZE: one converted MPTCP transfer; sets CONV_MBPS,
 # CONV_L1, CONV_L2 (bytes the client sent or received on each link)
 _conv() {
-	local dir=$1 name=$2 size=$3 b1 b2 rc=0
-	b1=$(client_nic_bytes "$dir" "$IF_C1") b2=$(client_nic_bytes "$dir" "$IF_C2")
-	# shellcheck disable=SC2046
-	xfer_check "$NS_CLIENT" "$NS_SERVER" --addr "$IP4_S1" --convert "$IP4_M1" \
-		--client-mptcp $(_sizes "$dir" "$size") --timeout "$CONV_TIMEOUT" --name "$name" \
+	local rc=0
+	_measured "$1" "$2" "$3" --addr "$IP4_S1" --convert "$IP4_M1" \
 		-- --expect-mptcp --expect-syn-data || rc=1
-	if [ "$dir" = up ]; then CONV_MBPS=$XFER_UP_MBPS; else CONV_MBPS=$XFER_DOWN_MBPS; fi
-	CONV_L1=$(($(client_nic_bytes "$dir" "$IF_C1") - b1))
-	CONV_L2=$(($(client_nic_bytes "$dir" "$IF_C2") - b2))
-	info "converted ($dir): $CONV_MBPS Mbit/s; link 1 $CONV_L1 B, link 2 $CONV_L2 B at the client"
+	CONV_MBPS=$M_MBPS CONV_L1=$M_L1 CONV_L2=$M_L2
+	info "converted ($1): $CONV_MBPS Mbit/s; link 1 $CONV_L1 B, link 2 $CONV_L2 B at the client"
 	return "$rc"
 }
 
@@ -172,22 +184,15 @@ _conv() {
 # sets SOCAT_MBPS, SOCAT_L1, SOCAT_L2 and SOCAT_SUBFLOWS. 1 if socat did not
 # start or the transfer did not verify.
 _socat() {
-	local dir=$1 name=$2 size=$3 port b1 b2 rc=0
-	port=$XFER_PORT_NEXT
-	XFER_PORT_NEXT=$((XFER_PORT_NEXT + 1))
+	local rc=0
 	SOCAT_MBPS=0 SOCAT_L1=0 SOCAT_L2=0 SOCAT_SUBFLOWS=0
-	socat_conv_start "$port" || { info "$SOCAT_WHY"; return 1; }
-	b1=$(client_nic_bytes "$dir" "$IF_C1") b2=$(client_nic_bytes "$dir" "$IF_C2")
-	# shellcheck disable=SC2046
-	xfer_check "$NS_CLIENT" "$NS_SERVER" --listen "$IP4_S1" --connect "$IP4_M1" \
-		--port "$port" --client-mptcp $(_sizes "$dir" "$size") --timeout "$CONV_TIMEOUT" \
-		--name "$name" -- --expect-mptcp || rc=1
+	xfer_port_alloc
+	socat_conv_start "$XFER_PORT" || { info "$SOCAT_WHY"; return 1; }
+	_measured "$1" "$2" "$3" --listen "$IP4_S1" --connect "$IP4_M1" \
+		--port "$XFER_PORT" -- --expect-mptcp || rc=1
 	socat_conv_stop
-	if [ "$dir" = up ]; then SOCAT_MBPS=$XFER_UP_MBPS; else SOCAT_MBPS=$XFER_DOWN_MBPS; fi
-	SOCAT_SUBFLOWS=$XFER_SUBFLOWS
-	SOCAT_L1=$(($(client_nic_bytes "$dir" "$IF_C1") - b1))
-	SOCAT_L2=$(($(client_nic_bytes "$dir" "$IF_C2") - b2))
-	info "socat ($dir): $SOCAT_MBPS Mbit/s, $SOCAT_SUBFLOWS subflows; link 1 $SOCAT_L1 B, link 2 $SOCAT_L2 B at the client"
+	SOCAT_MBPS=$M_MBPS SOCAT_L1=$M_L1 SOCAT_L2=$M_L2 SOCAT_SUBFLOWS=$XFER_SUBFLOWS
+	info "socat ($1): $SOCAT_MBPS Mbit/s, $SOCAT_SUBFLOWS subflows; link 1 $SOCAT_L1 B, link 2 $SOCAT_L2 B at the client"
 	return "$rc"
 }
 
