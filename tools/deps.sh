@@ -10,7 +10,8 @@ set -euo pipefail
 build=(clang llvm gcc make pkg-config bpftool libbpf-dev libxdp-dev
 	libelf-dev zlib1g-dev libssl-dev libjson-c-dev libinih-dev
 	libcmocka-dev libclang-rt-14-dev cppcheck clang-tidy clang-format)
-test=(iproute2 nftables ethtool mptcpd xdp-tools tcpdump procps psmisc iputils-ping xxd python3
+# mptcpize: only a Recommends of mptcpd, which --no-install-recommends skips
+test=(iproute2 nftables ethtool mptcpd mptcpize xdp-tools tcpdump procps psmisc iputils-ping xxd python3
 	kmod socat)
 bench=(haproxy iperf3 gnuplot-nox linux-perf)
 vm=(qemu-system-x86 qemu-utils cpio busybox-static lz4 zstd xz-utils

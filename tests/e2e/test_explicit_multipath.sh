@@ -15,8 +15,10 @@
 #     converted upload of UP_SIZE reaches at least AGG_MIN (0.85) of the
 #     reference; each link carried at least a quarter of it; the data path
 #     recorded runs and sent server segments on subflow 1 (multi_dn_other)
-#   - asymmetric RATE + RATE2: the upload still completes, verified, and
-#     beats the faster link alone (ratio to the reference reported)
+#   - asymmetric RATE + RATE2, each way: ASYM_SIZE converted, verified,
+#     beats the faster link alone and reaches SOCAT_MIN of the same
+#     transfer through mptcpize socat (ratio to the reference reported;
+#     the issue asks 0.90 of it)
 #   - 1 % loss on link 2 during an upload with both subflows: completes,
 #     verified
 #   - link 2 silently drops everything in the middle of an upload: the
@@ -64,8 +66,7 @@
 # (0.90), BIG_LOSS_SIZE (1G), SRV_LOSS_DOWN_SIZE (256M), BIG_LOSS_RATE
 # (off: unshaped),
 # BIG_LOSS_TIMEOUT (400 s per transfer), KEEP_TMP=1
-# (also keeps the failover samples), MULTI_XDP_ASYM_UP=1 (run the XDP upload over unequal links, skipped by
-# default: it varies, docs/multipath-plan.md), FAILOVER_TIMEOUT (60 s per
+# (also keeps the failover samples), ASYM_SIZE (192M), FAILOVER_TIMEOUT (60 s per
 # link-down and 1 GiB transfer), BIG_FAIL_SIZE (1G), BIG_FAIL_AFTER (1 s),
 # FAILOVER_SAMPLE (0.05 s). A 1 GiB download that has already stalled when link 1 is to fail is
 # skipped as such (no failover result), with the converter's state
@@ -79,6 +80,11 @@ DATAPATHS=${DATAPATHS:-xdp tc}
 RATE=${RATE:-100mbit}
 RATE2=${RATE2:-20mbit}
 UP_SIZE=${UP_SIZE:-96M}
+# the converted and socat transfers of the 100 + 20 cases: at 96M (7-8 s)
+# the second subflow's start (BBR's startup into link 2's queue, MBs
+# dropped there in bad runs) weighed five times what it does in the
+# reference's 42 s on link 2 (docs/multipath-plan.md)
+ASYM_SIZE=${ASYM_SIZE:-192M}
 AGG_MIN=${AGG_MIN:-0.85}
 SOCAT_MIN=${SOCAT_MIN:-0.90} # converted / socat in the aggregation cases (measured 0.944-1.007; the issue asks 1.0, docs/multipath-plan.md)
 MID_SIZE=${MID_SIZE:-48M}   # loss, backup and policy cases
@@ -237,13 +243,16 @@ case_asymmetric() {
 	link_rate 2 "$RATE2" || return 1
 	_ref "$dir" "$UP_SIZE" || rc=1
 	assert_eq "$rc" 0 "reference transfers verified"
-	_conv "$dir" "$dp-asym-$dir" "$UP_SIZE" || rc=1
-	assert_eq "$rc" 0 "$UP_SIZE converted ($dir) verified, MPTCP"
+	_conv "$dir" "$dp-asym-$dir" "$ASYM_SIZE" || rc=1
+	assert_eq "$rc" 0 "$ASYM_SIZE converted ($dir) verified, MPTCP"
 	ratio=$(_ratio "$CONV_MBPS" "$REF_MBPS")
-	info "MEASURE $dp $dir $RATE+$RATE2: converted $CONV_MBPS Mbit/s, reference $REF_MBPS, ratio $ratio"
+	_socat "$dir" "$dp-asym-$dir-socat" "$ASYM_SIZE" || rc=1
+	assert_eq "$rc" 0 "$ASYM_SIZE through mptcpize socat ($dir) verified, MPTCP"
+	info "MEASURE $dp $dir $RATE+$RATE2: converted $CONV_MBPS Mbit/s, reference $REF_MBPS, ratio $ratio; socat $SOCAT_MBPS ($(_ratio "$SOCAT_MBPS" "$REF_MBPS")), converted / socat $(_ratio "$CONV_MBPS" "$SOCAT_MBPS")"
 	# more than the faster link alone can carry
 	single=$(awk -v r="$(_rate_bps "$RATE")" 'BEGIN { printf "%.1f", r / 1e6 }')
 	assert_gt "$CONV_MBPS" "$single" "faster than link 1 alone ($single Mbit/s)"
+	assert_ge "$(_ratio "$CONV_MBPS" "$SOCAT_MBPS")" "$SOCAT_MIN" "converted / socat goodput"
 }
 
 case_loss() {
@@ -609,15 +618,7 @@ for dp in $DATAPATHS; do
 		continue
 	fi
 	run_case "$dp: upload aggregated over two links" case_aggregate "$dp" up
-	if [ "$dp" = xdp ] && [ "${MULTI_XDP_ASYM_UP:-0}" != 1 ]; then
-		# 0.65-0.96 of the reference in nine runs before 3106384, below
-		# link 1 alone in two; 0.88-0.97 in four runs on 89ceb5f, one
-		# of them 100.6 Mbit/s (link 1 alone: 100); not understood yet
-		run_case "$dp: upload over $RATE + $RATE2" case_skip \
-			"XDP upload over unequal links varies (0.88-0.97 of the reference on 89ceb5f, 100.6 Mbit/s once against 100 for link 1 alone; docs/multipath-plan.md); MULTI_XDP_ASYM_UP=1 runs it"
-	else
-		run_case "$dp: upload over $RATE + $RATE2" case_asymmetric "$dp" up
-	fi
+	run_case "$dp: upload over $RATE + $RATE2" case_asymmetric "$dp" up
 	run_case "$dp: upload with $LOSS % loss on link 2" case_loss "$dp"
 	run_case "$dp: upload survives link 2 going dark" case_blackhole "$dp"
 	run_case "$dp: upload survives link 2 going down" case_linkdown "$dp" up
