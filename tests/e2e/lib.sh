@@ -1257,6 +1257,47 @@ xfer_wait() {
 	return 1
 }
 
+# conv_state_dump: what a stalled converted transfer looks like, for the
+# log (CI keeps nothing else): each connection of mpconvctl conns -j with
+# its whole mpc_conn (bpftool, BTF-formatted: subflow dn_una/dn_nxt,
+# offsets, DATA_ACK), the non-zero counters, ss -tinM at the client and
+# ss -tin at the server, the client's non-zero MPTcp counters
+conv_state_dump() {
+	local id
+	info "state: mpconvctl conns: $(mpc_ctl -j conns 2>&1 | head -c 3000)"
+	for id in $(mpc_ctl -j conns 2>/dev/null | python3 -c '
+import json, sys
+for c in json.load(sys.stdin)["connections"][:4]:
+    print(c["id"])' 2>/dev/null); do
+		info "state: mpc_conns[$id]: $(bpftool -j map lookup pinned "$MPC_PIN/mpc_conns" \
+			key $((id & 255)) $(((id >> 8) & 255)) $(((id >> 16) & 255)) $((id >> 24)) 2>&1 |
+			python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(json.dumps(d.get("formatted", d)["value"], separators=(",", ":")))' 2>&1 | head -c 8000)"
+	done
+	info "state: counters: $(mpc_ctl stats 2>&1 | awk 'NF == 2 && $2 != 0 { printf "%s %s, ", $1, $2 }')"
+	ip netns exec "$NS_CLIENT" ss -tinM state established 2>&1 | head -n 40 | sed 's/^/    client ss: /'
+	ip netns exec "$NS_SERVER" ss -tin state established 2>&1 | head -n 12 | sed 's/^/    server ss: /'
+	info "state: client MPTcp: $(ip netns exec "$NS_CLIENT" nstat -az 2>/dev/null |
+		awk '/MPTcp/ && $2 != 0 { printf "%s %s, ", $1, $2 }')"
+}
+
+# xfer_watch SECS: wait up to SECS for the client of xfer_start to end;
+# still running then (the transfer should long be done), it prints
+# conv_state_dump once while the stall is live. xfer_wait follows as ever.
+xfer_watch() {
+	local end=$((SECONDS + $1))
+	while kill -0 "${XFER_CLIENT_PID:-0}" 2>/dev/null; do
+		if [ "$SECONDS" -ge "$end" ]; then
+			info "xfer $XFER_NAME still running after $1 s; the state now:"
+			conv_state_dump
+			return 0
+		fi
+		nap 0.2
+	done
+}
+
 # xfer_check NS_CLIENT NS_SERVER [xfer_start options]: one verified
 # transfer, start to end (see xfer_start, xfer_wait)
 xfer_check() {

@@ -23,7 +23,9 @@
 #     RST with MP_TCPRST reason 1, join_refused_hmac; the connection
 #     itself is untouched (its transfer verifies)
 #
-# env: DATAPATHS ("xdp tc"), SIZE (16M), KEEP_TMP=1
+# env: DATAPATHS ("xdp tc"), SIZE (16M), WATCH (40: a transfer still
+# running after this many seconds has the converter's and both ends' state
+# printed while it runs, conv_state_dump), KEEP_TMP=1
 set -euo pipefail
 
 # shellcheck source=tests/e2e/lib.sh
@@ -33,6 +35,7 @@ DATAPATHS=${DATAPATHS:-xdp tc}
 SIZE=${SIZE:-16M}
 MPJOIN=${MPJOIN:-$MPC_ROOT/build/tools/mpjoin}
 PROBE_PORT=40999
+WATCH=${WATCH:-40}
 
 require_topo
 require_mptcp
@@ -90,6 +93,10 @@ case_kernel_join() {
 		[ "$b1" -gt 0 ] && break
 		nap 0.1
 	done
+	# on 6.1 under TCG (vmtest) the download stalled for good after the
+	# join in 3 of 24 runs of this and case_bad_hmac (not seen on the
+	# host): the state while it is stalled
+	xfer_watch "$WATCH"
 	xfer_wait || rc=1
 	link_rate 1 off || return 1
 	assert_eq "$rc" 0 "$SIZE up, 1M down verified, MPTCP"
@@ -180,6 +187,7 @@ case_bad_hmac() {
 			--dst "$IP4_M1:$CONVERT_PORT" --sport "$PROBE_PORT" --token "$tok" --timeout 10) || rc=1
 		info "mpjoin (token $tok of the live connection): $out"
 	fi
+	xfer_watch "$WATCH"
 	xfer_wait || rc=1
 	link_rate 1 off || return 1
 	assert_eq "$rc" 0 "4M each way verified, MPTCP, with a bad join on the side"
