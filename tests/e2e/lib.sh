@@ -1263,7 +1263,7 @@ xfer_wait() {
 # offsets, DATA_ACK), the non-zero counters, ss -tinM at the client and
 # ss -tin at the server, the client's non-zero MPTcp counters
 conv_state_dump() {
-	local id
+	local id sf k
 	info "state: mpconvctl conns: $(mpc_ctl -j conns 2>&1 | head -c 3000)"
 	for id in $(mpc_ctl -j conns 2>/dev/null | python3 -c '
 import json, sys
@@ -1275,12 +1275,35 @@ for c in json.load(sys.stdin)["connections"][:4]:
 import json, sys
 d = json.load(sys.stdin)
 print(json.dumps(d.get("formatted", d)["value"], separators=(",", ":")))' 2>&1 | head -c 8000)"
+		# the down run records of its first 4 subflows (multi.h):
+		# sf_una, n, then subflow seq:DSN+len per record
+		for sf in 0 1 2 3; do
+			k=$((id * 8 + sf))
+			info "state: mpc_runs_dn[$id/$sf]: $(bpftool -j map lookup pinned "$MPC_PIN/mpc_runs_dn" \
+				key $((k & 255)) $(((k >> 8) & 255)) $(((k >> 16) & 255)) $((k >> 24)) 2>&1 |
+				python3 -c '
+import json, sys
+v = json.load(sys.stdin)["formatted"]["value"]
+q = v["q"]
+print("tag", v["tag"], "sf_una", q["sf_una"], "n", q["n"], "full", q["full"], "evicted", q["evicted"],
+      " ".join("%d:%d+%d" % (r["sf"], r["dsn"], r["len"]) for r in q["r"][:q["n"]]))' 2>&1 | head -c 3000)"
+		done
 	done
 	info "state: counters: $(mpc_ctl stats 2>&1 | awk 'NF == 2 && $2 != 0 { printf "%s %s, ", $1, $2 }')"
 	ip netns exec "$NS_CLIENT" ss -tinM state established 2>&1 | head -n 40 | sed 's/^/    client ss: /'
 	ip netns exec "$NS_SERVER" ss -tin state established 2>&1 | head -n 12 | sed 's/^/    server ss: /'
 	info "state: client MPTcp: $(ip netns exec "$NS_CLIENT" nstat -az 2>/dev/null |
 		awk '/MPTcp/ && $2 != 0 { printf "%s %s, ", $1, $2 }')"
+	# what reaches the client now (absolute sequence numbers, DSS
+	# mappings): STATE_PCAP_SECS (3) on each of its links
+	local ifc pids=() secs=${STATE_PCAP_SECS:-3}
+	[ "$secs" -gt 0 ] || return 0
+	for ifc in "$IF_C1" "$IF_C2"; do
+		timeout "$secs" ip netns exec "$NS_CLIENT" tcpdump -nn -S -v -l -i "$ifc" -c 30 tcp 2>/dev/null |
+			grep -v '^\s*$' | head -n 60 | sed "s/^/    $ifc: /" &
+		pids+=($!)
+	done
+	wait "${pids[@]}" 2>/dev/null || true
 }
 
 # xfer_watch SECS: wait up to SECS for the client of xfer_start to end;
