@@ -1257,36 +1257,40 @@ xfer_wait() {
 	return 1
 }
 
+# _bpf_lookup MAP KEY EXPR: the value at u32 KEY of our pinned MAP,
+# BTF-formatted by bpftool, printed as the python3 expression EXPR of it
+# (v); bpftool's error as is
+_bpf_lookup() {
+	bpftool -j map lookup pinned "$MPC_PIN/$1" key \
+		$(($2 & 255)) $((($2 >> 8) & 255)) $((($2 >> 16) & 255)) $(($2 >> 24)) 2>&1 |
+		python3 -c 'import json, sys
+d = json.load(sys.stdin)
+v = d.get("formatted", d)["value"]
+print('"$3"')' 2>&1
+}
+
 # conv_state_dump: what a stalled converted transfer looks like, for the
 # log (CI keeps nothing else): each connection of mpconvctl conns -j with
 # its whole mpc_conn (bpftool, BTF-formatted: subflow dn_una/dn_nxt,
 # offsets, DATA_ACK), the non-zero counters, ss -tinM at the client and
 # ss -tin at the server, the client's non-zero MPTcp counters
 conv_state_dump() {
-	local id sf k
-	info "state: mpconvctl conns: $(mpc_ctl -j conns 2>&1 | head -c 3000)"
-	for id in $(mpc_ctl -j conns 2>/dev/null | python3 -c '
+	local conns id sf
+	conns=$(mpc_ctl -j conns 2>&1)
+	info "state: mpconvctl conns: $(head -c 3000 <<<"$conns")"
+	for id in $(python3 -c '
 import json, sys
 for c in json.load(sys.stdin)["connections"][:4]:
-    print(c["id"])' 2>/dev/null); do
-		info "state: mpc_conns[$id]: $(bpftool -j map lookup pinned "$MPC_PIN/mpc_conns" \
-			key $((id & 255)) $(((id >> 8) & 255)) $(((id >> 16) & 255)) $((id >> 24)) 2>&1 |
-			python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-print(json.dumps(d.get("formatted", d)["value"], separators=(",", ":")))' 2>&1 | head -c 8000)"
-		# the down run records of its first 4 subflows (multi.h):
-		# sf_una, n, then subflow seq:DSN+len per record
+    print(c["id"])' <<<"$conns" 2>/dev/null); do
+		info "state: mpc_conns[$id]: $(_bpf_lookup mpc_conns "$id" 'json.dumps(v, separators=(",", ":"))' |
+			head -c 8000)"
+		# the down run records of its first 4 subflows (multi.h; key
+		# conn_id * MPC_MAX_SUBFLOWS (8) + subflow): sf_una, n, then
+		# subflow seq:DSN+len per record
 		for sf in 0 1 2 3; do
-			k=$((id * 8 + sf))
-			info "state: mpc_runs_dn[$id/$sf]: $(bpftool -j map lookup pinned "$MPC_PIN/mpc_runs_dn" \
-				key $((k & 255)) $(((k >> 8) & 255)) $(((k >> 16) & 255)) $((k >> 24)) 2>&1 |
-				python3 -c '
-import json, sys
-v = json.load(sys.stdin)["formatted"]["value"]
-q = v["q"]
-print("tag", v["tag"], "sf_una", q["sf_una"], "n", q["n"], "full", q["full"], "evicted", q["evicted"],
-      " ".join("%d:%d+%d" % (r["sf"], r["dsn"], r["len"]) for r in q["r"][:q["n"]]))' 2>&1 | head -c 3000)"
+			info "state: mpc_runs_dn[$id/$sf]: $(_bpf_lookup mpc_runs_dn $((id * 8 + sf)) \
+				'"tag %d sf_una %d n %d full %d evicted %d " % (v["tag"], v["q"]["sf_una"], v["q"]["n"], v["q"]["full"], v["q"]["evicted"]) + " ".join("%d:%d+%d" % (r["sf"], r["dsn"], r["len"]) for r in v["q"]["r"][:v["q"]["n"]])' |
+				head -c 3000)"
 		done
 	done
 	info "state: counters: $(mpc_ctl stats 2>&1 | awk 'NF == 2 && $2 != 0 { printf "%s %s, ", $1, $2 }')"

@@ -94,7 +94,7 @@ case_kernel_join() {
 		nap 0.1
 	done
 	# on 6.1 under TCG (vmtest) the download stalled for good after the
-	# join in 3 of 24 runs of this and case_bad_hmac (not seen on the
+	# join in about 5 of 116 runs of this and case_bad_hmac (not on the
 	# host): the state while it is stalled
 	xfer_watch "$WATCH"
 	xfer_wait || rc=1

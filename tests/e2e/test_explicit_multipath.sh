@@ -204,9 +204,20 @@ _socat() {
 
 _ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print 0 }'; }
 
+# _vs_socat DP DIR LINKS NAME SIZE: after _conv and _ref, the same
+# transfer through socat (_socat), verified; the MEASURE line; converted
+# / socat >= SOCAT_MIN
+_vs_socat() {
+	local rc=0
+	_socat "$2" "$4" "$5" || rc=1
+	assert_eq "$rc" 0 "$5 through mptcpize socat ($2) verified, MPTCP"
+	info "MEASURE $1 $2 $3: converted $CONV_MBPS Mbit/s, reference $REF_MBPS, ratio $(_ratio "$CONV_MBPS" "$REF_MBPS"); socat $SOCAT_MBPS ($(_ratio "$SOCAT_MBPS" "$REF_MBPS")), converted / socat $(_ratio "$CONV_MBPS" "$SOCAT_MBPS")"
+	assert_ge "$(_ratio "$CONV_MBPS" "$SOCAT_MBPS")" "$SOCAT_MIN" "converted / socat goodput"
+}
+
 # case_aggregate DP DIR: 2 x RATE, against the reference
 case_aggregate() {
-	local dp=$1 dir=$2 rc=0 ja0 o0 rr0 sz ratio
+	local dp=$1 dir=$2 rc=0 ja0 o0 rr0 sz
 	link_rate 1 "$RATE" || return 1
 	link_rate 2 "$RATE" || return 1
 	_ref "$dir" "$UP_SIZE" || rc=1
@@ -227,32 +238,24 @@ case_aggregate() {
 	sz=$(numfmt --from=iec "$UP_SIZE")
 	assert_ge "$CONV_L1" $((sz / 4)) "link 1 carried at least a quarter"
 	assert_ge "$CONV_L2" $((sz / 4)) "link 2 carried at least a quarter"
-	ratio=$(_ratio "$CONV_MBPS" "$REF_MBPS")
-	_socat "$dir" "$dp-agg-$dir-socat" "$UP_SIZE" || rc=1
-	assert_eq "$rc" 0 "$UP_SIZE through mptcpize socat ($dir) verified, MPTCP"
+	_vs_socat "$dp" "$dir" "$RATE+$RATE" "$dp-agg-$dir-socat" "$UP_SIZE"
 	assert_eq "$SOCAT_SUBFLOWS" 2 "socat's connection had two subflows too"
-	info "MEASURE $dp $dir $RATE+$RATE: converted $CONV_MBPS Mbit/s, reference $REF_MBPS, ratio $ratio; socat $SOCAT_MBPS ($(_ratio "$SOCAT_MBPS" "$REF_MBPS")), converted / socat $(_ratio "$CONV_MBPS" "$SOCAT_MBPS")"
-	assert_ge "$ratio" "$AGG_MIN" "converted / reference goodput"
-	assert_ge "$(_ratio "$CONV_MBPS" "$SOCAT_MBPS")" "$SOCAT_MIN" "converted / socat goodput"
+	assert_ge "$(_ratio "$CONV_MBPS" "$REF_MBPS")" "$AGG_MIN" "converted / reference goodput"
 }
 
 # case_asymmetric DP DIR: RATE + RATE2
 case_asymmetric() {
-	local dp=$1 dir=$2 rc=0 ratio single
+	local dp=$1 dir=$2 rc=0 single
 	link_rate 1 "$RATE" || return 1
 	link_rate 2 "$RATE2" || return 1
 	_ref "$dir" "$UP_SIZE" || rc=1
 	assert_eq "$rc" 0 "reference transfers verified"
 	_conv "$dir" "$dp-asym-$dir" "$ASYM_SIZE" || rc=1
 	assert_eq "$rc" 0 "$ASYM_SIZE converted ($dir) verified, MPTCP"
-	ratio=$(_ratio "$CONV_MBPS" "$REF_MBPS")
-	_socat "$dir" "$dp-asym-$dir-socat" "$ASYM_SIZE" || rc=1
-	assert_eq "$rc" 0 "$ASYM_SIZE through mptcpize socat ($dir) verified, MPTCP"
-	info "MEASURE $dp $dir $RATE+$RATE2: converted $CONV_MBPS Mbit/s, reference $REF_MBPS, ratio $ratio; socat $SOCAT_MBPS ($(_ratio "$SOCAT_MBPS" "$REF_MBPS")), converted / socat $(_ratio "$CONV_MBPS" "$SOCAT_MBPS")"
+	_vs_socat "$dp" "$dir" "$RATE+$RATE2" "$dp-asym-$dir-socat" "$ASYM_SIZE"
 	# more than the faster link alone can carry
 	single=$(awk -v r="$(_rate_bps "$RATE")" 'BEGIN { printf "%.1f", r / 1e6 }')
 	assert_gt "$CONV_MBPS" "$single" "faster than link 1 alone ($single Mbit/s)"
-	assert_ge "$(_ratio "$CONV_MBPS" "$SOCAT_MBPS")" "$SOCAT_MIN" "converted / socat goodput"
 }
 
 case_loss() {
