@@ -478,11 +478,25 @@ static void nudge_stop(struct conv *cv, struct conv_conn *c)
 	cv->n_nudge--;
 }
 
+/* a joined subflow's payload into join_up_bytes/join_down_bytes, as it
+ * closes or its connection goes */
+static void sf_bytes_count(struct conv *cv, const struct mpc_subflow *sf)
+{
+	cv->st.join_up_bytes +=
+		__atomic_load_n(&sf->up_bytes, __ATOMIC_RELAXED);
+	cv->st.join_down_bytes +=
+		__atomic_load_n(&sf->down_bytes, __ATOMIC_RELAXED);
+}
+
 static void conn_free(struct conv *cv, struct conv_conn *c)
 {
 	uint32_t id = conn_id(cv, c);
 	struct mpc_conn zero;
+	unsigned int i;
 
+	for (i = 1; i < MPC_MAX_SUBFLOWS; i++)
+		if (cv->conns_mem[id].sf[i].flags & MPC_SF_ACTIVE)
+			sf_bytes_count(cv, &cv->conns_mem[id].sf[i]);
 	flows_del(cv, c);
 	tok_del(cv, c);
 	memset(&zero, 0, sizeof(zero));
@@ -2006,6 +2020,7 @@ static void sf_close(struct conv *cv, struct conv_conn *c, unsigned int i)
 	__atomic_store_n(&sf->flags, 0, __ATOMIC_RELEASE);
 	if (m->n_subflows)
 		m->n_subflows--;
+	sf_bytes_count(cv, sf);
 	cv->st.sf_closed++;
 }
 
@@ -2405,7 +2420,14 @@ void conv_icmp(struct conv *cv, int family, uint8_t type, uint8_t code,
  * like joins to the service (mpc_config_services()).
  *
  * An address is "up" while some interface that is up and running holds
- * it (getifaddrs() once a second, ann_refresh()). Each established MPTCP
+ * it: getifaddrs() at once on each rtnetlink link or address event
+ * (conv_links_changed(), from mpconvd's loop) and once a second
+ * (ann_refresh()). A link event that says the interface is down counts
+ * its addresses as gone even when the interface is back by the time we
+ * look: a flap shorter than our look would otherwise go unseen while the
+ * client, whose end of the link went down too, has dropped its subflow
+ * there (Linux 6.1 did at once; CI, vmtest) and would never be told to
+ * join again. Each established MPTCP
  * connection whose keys we both know gets an ADD_ADDR for every up
  * address of its family on a pure ACK of its first subflow, repeated
  * ANN_TRIES times (ANN_RTO, doubling) until the client echoes it
@@ -2523,8 +2545,9 @@ static void on_add_addr_echo(struct conv *cv, struct conv_conn *c,
 }
 
 /* which announced addresses some up-and-running interface holds, into
- * *out; -1 if that cannot be known now */
-static int ann_scan(const struct conv *cv, uint8_t *out)
+ * *out, counting those of interface DOWN_IF (NULL: none) as down whatever
+ * its flags say now; -1 if that cannot be known now */
+static int ann_scan(const struct conv *cv, uint8_t *out, const char *down_if)
 {
 	struct ifaddrs *ifa, *it;
 	uint8_t up = 0;
@@ -2537,7 +2560,9 @@ static int ann_scan(const struct conv *cv, uint8_t *out)
 
 		if (!ifa_ip(it, &a) ||
 		    (it->ifa_flags & (IFF_UP | IFF_RUNNING)) !=
-			    (IFF_UP | IFF_RUNNING))
+			    (IFF_UP | IFF_RUNNING) ||
+		    (down_if && it->ifa_name &&
+		     strcmp(it->ifa_name, down_if) == 0))
 			continue;
 		i = mpc_config_announce_id(cv->cfg, &a);
 		if (i)
@@ -2578,17 +2603,15 @@ static void ann_close_subflows(struct conv *cv, struct conv_conn *c,
 	}
 }
 
-static void ann_refresh(struct conv *cv, uint64_t now)
+/* the announced addresses now up are UP: log the changes, withdraw those
+ * gone (their subflows closed, REMOVE_ADDR to every connection they were
+ * announced to); announce_tick() announces those back */
+static void ann_apply(struct conv *cv, uint64_t now, uint8_t up)
 {
-	uint8_t up, gone;
+	uint8_t gone;
 	uint32_t id;
 	unsigned int i;
 
-	if (!cv->cfg->n_announce || now - cv->ann_checked < ANN_REFRESH)
-		return;
-	cv->ann_checked = now;
-	if (ann_scan(cv, &up))
-		return; /* unknown: keep what was announced */
 	gone = (uint8_t)(cv->ann_up & ~up);
 	if (up != cv->ann_up) {
 		for (i = 0; i < (unsigned int)cv->cfg->n_announce; i++)
@@ -2623,6 +2646,32 @@ static void ann_refresh(struct conv *cv, uint64_t now)
 		c->ann_echo &= (uint8_t)~w;
 		c->rm_pend |= w;
 	}
+}
+
+/* the periodic look (ANN_REFRESH), for what no netlink event told */
+static void ann_refresh(struct conv *cv, uint64_t now)
+{
+	uint8_t up;
+
+	if (!cv->cfg->n_announce || now - cv->ann_checked < ANN_REFRESH)
+		return;
+	cv->ann_checked = now;
+	if (ann_scan(cv, &up, NULL))
+		return; /* unknown: keep what was announced */
+	ann_apply(cv, now, up);
+}
+
+void conv_links_changed(struct conv *cv, const char *down_if)
+{
+	uint64_t now = now_ns();
+	uint8_t up;
+
+	if (!cv->cfg->n_announce)
+		return;
+	cv->ann_checked = now;
+	if (ann_scan(cv, &up, down_if))
+		return;
+	ann_apply(cv, now, up);
 }
 
 /* from tick_conn(): announce and repeat unechoed ADD_ADDRs */
@@ -2897,7 +2946,7 @@ int conv_init(struct conv *cv, const struct mpc_config *cfg, int conns_fd,
 		dc.listen[i].port = svc[i].port;
 		dc.listen[i].family = mpc_ip_is_v4(&svc[i].ip) ? 4 : 6;
 	}
-	if (ann_scan(cv, &cv->ann_up))
+	if (ann_scan(cv, &cv->ann_up, NULL))
 		cv->ann_up = 0;
 	cv->ann_checked = now_ns();
 	dc.enabled = 1;

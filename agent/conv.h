@@ -66,6 +66,9 @@ void conv_running(struct conv *cv, bool running);
  * one is due (ms, -1: none pending), and sending those due */
 int conv_nudge_wait_ms(const struct conv *cv);
 void conv_nudge_run(struct conv *cv);
+/* an rtnetlink link or address event: look at the announced addresses
+ * now; DOWN_IF (NULL: none) is an interface the event said is down */
+void conv_links_changed(struct conv *cv, const char *down_if);
 /* timers: call often (every ~20 ms) */
 void conv_tick(struct conv *cv, uint64_t now_ns);
 

@@ -21,6 +21,8 @@
 #include <net/if.h>
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
@@ -214,13 +216,103 @@ static void icmp_read(struct conv *cv, int fd, int family)
 	}
 }
 
-enum { EV_SIG, EV_RING, EV_TIMER, EV_ICMP4, EV_ICMP6 };
+/* rtnetlink link and address events, for the announced addresses (key
+ * `announce`): the agent withdraws one the moment its link goes down or
+ * it is deleted, not at its next once-a-second look (conv.c, ADD_ADDR) */
+static int links_open(const struct mpc_config *cfg)
+{
+	struct sockaddr_nl sa = {
+		.nl_family = AF_NETLINK,
+		.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR |
+			     RTMGRP_IPV6_IFADDR,
+	};
+	int fd;
+
+	if (!cfg->n_announce)
+		return -1;
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		    NETLINK_ROUTE);
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		log_warn("rtnetlink: %s: address changes seen once a second",
+			 strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* the interface name of an RTM_NEWLINK/RTM_DELLINK message, NULL if none */
+static const char *link_name(struct nlmsghdr *nh)
+{
+	struct ifinfomsg *ifi = NLMSG_DATA(nh);
+	int len = (int)IFLA_PAYLOAD(nh);
+	struct rtattr *a;
+
+	for (a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		char *name = RTA_DATA(a);
+		size_t n = RTA_PAYLOAD(a);
+
+		if (a->rta_type == IFLA_IFNAME && n > 0 && n <= IFNAMSIZ &&
+		    name[n - 1] == '\0')
+			return name;
+	}
+	return NULL;
+}
+
+static void links_read(struct conv *cv, int fd)
+{
+	/* aligned for struct nlmsghdr */
+	uint64_t buf[8192 / sizeof(uint64_t)];
+	ssize_t n;
+
+	for (;;) {
+		struct nlmsghdr *nh = (struct nlmsghdr *)buf;
+		int len;
+
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0 && errno == ENOBUFS) {
+			conv_links_changed(cv, NULL); /* events lost: look */
+			continue;
+		}
+		if (n <= 0)
+			return;
+		len = (int)n;
+		for (; NLMSG_OK(nh, (unsigned int)len);
+		     nh = NLMSG_NEXT(nh, len)) {
+			const struct ifinfomsg *ifi = NLMSG_DATA(nh);
+			const char *down = NULL;
+
+			switch (nh->nlmsg_type) {
+			case RTM_NEWLINK:
+			case RTM_DELLINK:
+				if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
+					continue;
+				if (nh->nlmsg_type == RTM_DELLINK ||
+				    (ifi->ifi_flags & (IFF_UP | IFF_RUNNING)) !=
+					    (IFF_UP | IFF_RUNNING))
+					down = link_name(nh);
+				conv_links_changed(cv, down);
+				break;
+			case RTM_NEWADDR:
+			case RTM_DELADDR:
+				conv_links_changed(cv, NULL);
+				break;
+			default:
+				break;
+			}
+		}
+	}
+}
+
+enum { EV_SIG, EV_RING, EV_TIMER, EV_ICMP4, EV_ICMP6, EV_LINKS };
 
 int main(int argc, char **argv)
 {
 	struct itimerspec its = {.it_interval = {0, 20000000},
 				 .it_value = {0, 20000000}};
-	int sfd, tfd = -1, efd = -1, i4 = -1, i6 = -1, err, ret = 0;
+	int sfd, tfd = -1, efd = -1, i4 = -1, i6 = -1, nl = -1, err, ret = 0;
 	struct ring_buffer *rb = NULL;
 	struct epoll_event ev;
 	uint64_t stats_next = 0;
@@ -282,6 +374,7 @@ int main(int argc, char **argv)
 	efd = epoll_create1(EPOLL_CLOEXEC);
 	i4 = icmp_open(AF_INET);
 	i6 = icmp_open(AF_INET6);
+	nl = links_open(&cfg);
 	if (tfd < 0 || efd < 0 || timerfd_settime(tfd, 0, &its, NULL)) {
 		log_err("timer/epoll: %s", strerror(errno));
 		ret = 1;
@@ -300,6 +393,10 @@ int main(int argc, char **argv)
 	if (i6 >= 0) {
 		ev.data.u32 = EV_ICMP6;
 		epoll_ctl(efd, EPOLL_CTL_ADD, i6, &ev);
+	}
+	if (nl >= 0) {
+		ev.data.u32 = EV_LINKS;
+		epoll_ctl(efd, EPOLL_CTL_ADD, nl, &ev);
 	}
 	conv_running(&cv, true);
 	log_info(
@@ -342,6 +439,9 @@ int main(int argc, char **argv)
 			case EV_ICMP6:
 				icmp_read(&cv, i6, AF_INET6);
 				break;
+			case EV_LINKS:
+				links_read(&cv, nl);
+				break;
 			case EV_SIG:
 				if (read(sfd, &si, sizeof(si)) != sizeof(si))
 					break;
@@ -372,6 +472,8 @@ out_close:
 		close(i4);
 	if (i6 >= 0)
 		close(i6);
+	if (nl >= 0)
+		close(nl);
 	close(sfd);
 	return ret;
 }

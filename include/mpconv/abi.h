@@ -134,6 +134,11 @@ struct mpc_agent_stats {
 	__u64 rm_addr_sent;    /* REMOVE_ADDR sent (address gone or down) */
 	__u64 dack_nudged;     /* multipath: segments sent to prompt the peer's
 			    * lagging DATA_ACK (MPC_SLOW_NUDGE) */
+	/* payload the data path translated on joined subflows (slot >= 1),
+	 * counted when the subflow closes or its connection's state leaves
+	 * the maps: what multipath carried, after the fact */
+	__u64 join_up_bytes;
+	__u64 join_down_bytes;
 };
 
 /* slow path: why the agent gets a packet (struct mpc_slow_hdr.reason) */
