@@ -1535,11 +1535,52 @@ static int listen_socket(const struct opts *o)
 	return fd;
 }
 
+/*
+ * The connection threads are joined, never detached: a detached thread
+ * still runs its thread-local destructors (OpenSSL's among them) after it
+ * said it was done, and main's exit() runs OPENSSL_cleanup() meanwhile.
+ * One server aborted so, "double free or corruption (fasttop)" (vmtest,
+ * 6.12, test_netem_converter). Finished threads are reaped at each accept,
+ * so a server without --count keeps only the live ones.
+ */
+struct server_threads {
+	pthread_t *th;
+	size_t n, cap;
+};
+
+static void threads_reap(struct server_threads *t)
+{
+	size_t i = 0;
+
+	while (i < t->n) {
+		if (pthread_tryjoin_np(t->th[i], NULL) == 0)
+			t->th[i] = t->th[--t->n];
+		else
+			i++;
+	}
+}
+
+static int threads_add(struct server_threads *t, pthread_t th)
+{
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? 2 * t->cap : 64;
+		pthread_t *p = realloc(t->th, cap * sizeof(*p));
+
+		if (!p)
+			return -1;
+		t->th = p;
+		t->cap = cap;
+	}
+	t->th[t->n++] = th;
+	return 0;
+}
+
 static int run_server(const struct opts *o)
 {
+	struct server_threads thr = {0};
 	struct server_state st;
-	pthread_attr_t attr;
 	long accepted = 0;
+	size_t i;
 	int lfd, rc;
 
 	memset(&st, 0, sizeof(st));
@@ -1549,8 +1590,6 @@ static int run_server(const struct opts *o)
 	lfd = listen_socket(o);
 	if (lfd < 0)
 		return 1;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	while (o->count <= 0 || accepted < o->count) {
 		struct server_conn *c;
 		pthread_t th;
@@ -1575,9 +1614,12 @@ static int run_server(const struct opts *o)
 		pthread_mutex_lock(&st.lock);
 		st.active++;
 		pthread_mutex_unlock(&st.lock);
-		if (pthread_create(&th, &attr, server_conn_main, c)) {
+		threads_reap(&thr);
+		if (pthread_create(&th, NULL, server_conn_main, c)) {
 			/* no thread: handle it inline rather than drop it */
 			server_conn_main(c);
+		} else if (threads_add(&thr, th)) {
+			pthread_detach(th); /* no memory to remember it */
 		}
 	}
 	/*
@@ -1590,8 +1632,10 @@ static int run_server(const struct opts *o)
 		pthread_cond_wait(&st.cond, &st.lock);
 	rc = st.failed ? 1 : 0;
 	pthread_mutex_unlock(&st.lock);
+	for (i = 0; i < thr.n; i++)
+		pthread_join(thr.th[i], NULL);
+	free(thr.th);
 	close(lfd);
-	pthread_attr_destroy(&attr);
 	return rc;
 }
 
