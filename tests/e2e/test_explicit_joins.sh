@@ -60,39 +60,18 @@ log "kernel $(uname -r), data paths: $DATAPATHS, $SIZE each way"
 # _agent NAME: an agent counter now (0 without it)
 _agent() { mpc_counter "$1" || echo 0; }
 
-# _sf1_up_bytes: payload bytes the data path translated on subflow 1 of
-# any connection listed now (mpconvctl conns -j)
-_sf1_up_bytes() {
-	mpc_ctl -j conns | python3 -c '
-import json, sys
-n = 0
-for c in json.load(sys.stdin)["connections"]:
-    for sf in c.get("sf", []):
-        if sf["id"] == 1:
-            n += sf["up_bytes"]
-print(n)'
-}
-
 case_kernel_join() {
-	local dp=$1 rc=0 sa0 hf0 jv0 ja0 jh0 b1=0 end
+	local dp=$1 rc=0 sa0 hf0 jv0 ja0 jh0 ju0 b1 i
 	sa0=$(nstat_get "$NS_CLIENT" MPTcpExtMPJoinSynAckRx)
 	hf0=$(nstat_get "$NS_CLIENT" MPTcpExtMPJoinSynAckHMacFailure)
 	jv0=$(_agent join_verified) ja0=$(_agent join_accepted) jh0=$(_agent join_refused_hmac)
+	ju0=$(_agent join_up_bytes)
 	# 8 Mbit/s on link 1: the connection lives long enough for the join
 	# to carry data (link 2 is not shaped), also under TCG (vmtest)
 	link_rate 1 8mbit || return 1
 	xfer_start "$NS_CLIENT" "$NS_SERVER" --addr "$IP4_S1" --convert "$IP4_M1" \
 		--client-mptcp --up "$SIZE" --down 1M --timeout 120 --name "$dp-kernel-join" \
 		-- --expect-mptcp --expect-syn-data || return 1
-	# at most 6 s of polling, by the clock: under TCG (vmtest) one
-	# mpconvctl | python3 round takes seconds, and 60 rounds on each data
-	# path pushed the whole test past its 480 s limit on 6.1
-	end=$((SECONDS + 6))
-	while [ "$SECONDS" -lt "$end" ]; do
-		b1=$(_sf1_up_bytes 2>/dev/null || echo 0)
-		[ "$b1" -gt 0 ] && break
-		nap 0.1
-	done
 	# on 6.1 under TCG (vmtest) the download stalled for good after the
 	# join in about 5 of 116 runs of this and case_bad_hmac (not on the
 	# host): the state while it is stalled
@@ -109,8 +88,14 @@ case_kernel_join() {
 	assert_ge $(($(mpc_counter_at_least join_accepted $((ja0 + 1))) - ja0)) 1 "agent join_accepted"
 	# whether the join carried data before a small transfer ended depends
 	# on timing (under TCG, vmtest, it often did not); data over joined
-	# subflows is asserted by test_explicit_multipath.sh
-	info "client subflows at the end: $XFER_SUBFLOWS; payload translated on subflow 1: $b1 B"
+	# subflows is asserted by test_explicit_multipath.sh. Counted when the
+	# connection's state leaves the maps (up to 10 s after its close)
+	for i in $(seq 30); do
+		[ "$(_agent join_up_bytes)" -gt "$ju0" ] && break
+		nap 0.4
+	done
+	b1=$(($(_agent join_up_bytes) - ju0))
+	info "client subflows at the end: $XFER_SUBFLOWS; payload translated on the joined subflow: $b1 B (join_up_bytes, after $((i * 4 / 10)) s)"
 }
 
 case_policy() {
@@ -167,12 +152,16 @@ case_unauthorized() {
 case_bad_hmac() {
 	local dp=$1 rc=0 out jh0 jv0 tok='' i
 	jh0=$(_agent join_refused_hmac) jv0=$(_agent join_verified)
-	# a connection that lives a few seconds: 8 Mbit/s on both links (with
+	# a connection that lives a few seconds: 4 Mbit/s on both links (with
 	# link 2 unshaped the client's own join carried the download at 856
 	# Mbit/s and the connection was gone before mpjoin's third ACK: no
-	# reply at all, make test on the host, 4382ede)
-	link_rate 1 8mbit || return 1
-	link_rate 2 8mbit || return 1
+	# reply at all, make test on the host, 4382ede; at 8 Mbit/s the 4 MiB
+	# each way took 4 s, and under TCG with the host busy mpjoin's one
+	# third ACK went unanswered for 10 s once in 16 runs, why is not
+	# known (join_refused_hmac stayed 0): mpjoin now resends it as Linux
+	# does, and the connection lives twice as long)
+	link_rate 1 4mbit || return 1
+	link_rate 2 4mbit || return 1
 	xfer_start "$NS_CLIENT" "$NS_SERVER" --addr "$IP4_S1" --convert "$IP4_M1" \
 		--client-mptcp --size 4M --timeout 120 --name "$dp-bad-hmac" \
 		-- --expect-mptcp --expect-syn-data || return 1

@@ -9,7 +9,9 @@
  * keys). It prints one line of key=value pairs:
  *
  *   syn_reply=rst|synack|none  [syn_rst_reason=N]
- *   ack_reply=rst|none|-        [ack_rst_reason=N]
+ *   [ack_tries=K] ack_reply=rst|none|-  [ack_rst_reason=N]
+ *
+ * K: how often the third ACK went out (it is sent again until answered).
  *
  * N is the MP_TCPRST reason (-1: a RST without MP_TCPRST).
  *
@@ -113,12 +115,13 @@ static bool mptcp_find(const struct mpc_tcp_seg *s, uint8_t subtype,
 	return false;
 }
 
-/* the next segment of our 4-tuple from the peer; 0, or -1 on timeout */
+/* the next segment of our 4-tuple from the peer within timeout_ms; 0, or
+ * -1 on timeout */
 static int recv_seg(const struct probe *p, uint8_t *buf, size_t cap,
-		    struct mpc_tcp_seg *s)
+		    struct mpc_tcp_seg *s, int timeout_ms)
 {
 	struct timespec t0, t;
-	int left = p->timeout_ms;
+	int left = timeout_ms;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (left > 0) {
@@ -135,9 +138,8 @@ static int recv_seg(const struct probe *p, uint8_t *buf, size_t cap,
 				return 0;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t);
-		left = p->timeout_ms -
-		       (int)((t.tv_sec - t0.tv_sec) * 1000 +
-			     (t.tv_nsec - t0.tv_nsec) / 1000000);
+		left = timeout_ms - (int)((t.tv_sec - t0.tv_sec) * 1000 +
+					  (t.tv_nsec - t0.tv_nsec) / 1000000);
 	}
 	return -1;
 }
@@ -226,7 +228,9 @@ int main(int argc, char **argv)
 	struct mpc_tcp_seg s, r;
 	uint8_t buf[4096];
 	uint32_t off = 0, isn = rnd32();
-	int one = 1, i;
+	int one = 1, i, tries = 0, rto = 1000, left;
+	struct timespec t0, t1;
+	bool got = false;
 
 	memset(&p, 0, sizeof(p));
 	if (parse_args(argc, argv, &p)) {
@@ -255,7 +259,7 @@ int main(int argc, char **argv)
 	opts_done(&s, off);
 	if (send_seg(&p, &s))
 		return 2;
-	if (recv_seg(&p, buf, sizeof(buf), &r)) {
+	if (recv_seg(&p, buf, sizeof(buf), &r, p.timeout_ms)) {
 		printf("syn_reply=none ack_reply=-\n");
 		return 0;
 	}
@@ -288,13 +292,36 @@ int main(int argc, char **argv)
 	}
 	off = (uint32_t)mpc_mptcp_build(s.opts, 0, 40, &mj);
 	opts_done(&s, off);
-	if (send_seg(&p, &s))
-		return 2;
-	if (recv_seg(&p, buf, sizeof(buf), &r)) {
-		printf("ack_reply=none\n");
-		return 0;
+	left = p.timeout_ms;
+	/* sent again until answered, as the third ACK of a join must be
+	 * delivered reliably (RFC 8684 3.2; Linux resends it): after 1, 2,
+	 * 4 ... s, and at once on a repeated SYN/ACK (the peer did not get
+	 * it). One lost third ACK made a test fail "ack_reply=none" (vmtest,
+	 * 6.1, TC, a busy host) */
+	for (;;) {
+		int wait = rto < left ? rto : left;
+
+		if (send_seg(&p, &s))
+			return 2;
+		tries++;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		got = !recv_seg(&p, buf, sizeof(buf), &r, wait);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		left -= (int)((t1.tv_sec - t0.tv_sec) * 1000 +
+			      (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		if (got &&
+		    (r.flags & (MPC_TH_SYN | MPC_TH_ACK)) ==
+			    (MPC_TH_SYN | MPC_TH_ACK) &&
+		    !(r.flags & MPC_TH_RST) && left > 0)
+			continue;
+		if (got || left <= 0)
+			break;
+		rto *= 2;
 	}
-	if (r.flags & MPC_TH_RST)
+	printf("ack_tries=%d ", tries);
+	if (!got)
+		printf("ack_reply=none\n");
+	else if (r.flags & MPC_TH_RST)
 		printf("ack_reply=rst ack_rst_reason=%d\n", rst_reason(&r));
 	else
 		printf("ack_reply=other flags=0x%02x\n", r.flags);
