@@ -360,22 +360,49 @@ MPC_INLINE __u32 mpc_runs_ack_point(const struct mpc_runs *q, __u32 dsn_ack)
 }
 
 /*
- * Remap the first `len` bytes of the first record, at subflow seq sf_una,
- * to `dsn`: the sender puts other data (a resend) where the peer has a
- * hole (multi.h mpc_multi_resend_at_hole). The rest of that record keeps
- * its mapping, in a record of its own when len is shorter (needs a free
- * record; with `evict`, the highest record gives its place, as in
- * mpc_runs_add: `evicted`). Returns false, changing nothing, when the
- * first record does not start at sf_una, is shorter than len, or there
- * is no room.
+ * Remap the first `len` bytes at subflow seq sf_una to `dsn`: the sender
+ * puts other data (a resend) where the peer has a hole (multi.h
+ * mpc_multi_resend_at_hole). When len is shorter than the first record,
+ * the rest of that record keeps its mapping, in a record of its own (needs
+ * a free record; with `evict`, the highest record gives its place, as in
+ * mpc_runs_add: `evicted`). When len is longer, every record (and gap)
+ * it covers becomes part of the one mapping, and a record it covers in
+ * part keeps the rest: the server's resend can be longer than the piece
+ * it first sent here (it collapses pieces that went out on different
+ * subflows into one segment), and the peer must get it in the hole.
+ * Returns false, changing nothing, when the first record does not start
+ * at sf_una or there is no room.
  */
 MPC_INLINE bool mpc_runs_remap_head(struct mpc_runs *q, __u32 dsn, __u32 len,
 				    bool evict)
 {
 	struct mpc_run *r0 = &q->r[0];
+	__u32 end, i, k = 0;
 
-	if (!q->n || !len || r0->sf != q->sf_una || r0->len < len)
+	if (!q->n || !len || r0->sf != q->sf_una)
 		return false;
+	if (r0->len < len) {
+		end = q->sf_una + len;
+		for (i = 0; i < MPC_RUNS_MAX; i++) {
+			if (i >= q->n ||
+			    mpc_after(mpc_run_sf_end(&q->r[i]), end))
+				break;
+			k++;
+		}
+		/* r0 is one of the k covered: the others go */
+		mpc__runs_drop_front(q, k - 1);
+		r0->sf = q->sf_una;
+		r0->dsn = dsn;
+		r0->len = len;
+		if (q->n > 1 && mpc_before(q->r[1].sf, end)) {
+			__u32 cut = end - q->r[1].sf;
+
+			q->r[1].sf += cut;
+			q->r[1].dsn += cut;
+			q->r[1].len -= cut;
+		}
+		return true;
+	}
 	if (r0->len > len) {
 		if (q->n >= MPC_RUNS_MAX && (!evict || q->n < 2))
 			return false;

@@ -73,8 +73,9 @@ case_kernel_join() {
 		--client-mptcp --up "$SIZE" --down 1M --timeout 120 --name "$dp-kernel-join" \
 		-- --expect-mptcp --expect-syn-data || return 1
 	# on 6.1 under TCG (vmtest) the download stalled for good after the
-	# join in about 5 of 116 runs of this and case_bad_hmac (not on the
-	# host): the state while it is stalled
+	# join in about 5 of 116 runs of this and case_bad_hmac until the
+	# server's collapsed resends went into the hole (multi.h
+	# mpc_multi_resend_at_hole): the state if it is stalled again
 	xfer_watch "$WATCH"
 	xfer_wait || rc=1
 	link_rate 1 off || return 1

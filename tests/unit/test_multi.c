@@ -545,6 +545,21 @@ static void test_sack(void **state)
  * subflow 0 at S, S + 1000, S + 2000 (DSNs D, D + 1000, D + 2000); the
  * peer holds [S + 1000, S + 3000) and misses [S, S + 1000).
  */
+/* a connection whose subflow 0 sends DSN D at subflow seq S next, its
+ * down records not started */
+static struct mpc_subflow *dn_start(struct mpc_runs_slot *rs,
+				    struct mpc_conn *c, __u32 S, __u32 D)
+{
+	struct mpc_subflow *sf = &c->sf[0];
+
+	memset(c, 0, sizeof(*c));
+	memset(rs, 0, sizeof(*rs));
+	sf->flags = MPC_SF_ACTIVE;
+	sf->dn_una = sf->dn_nxt = S;
+	sf->down_off = S - D;
+	return sf;
+}
+
 static void test_holes(void **state)
 {
 	const __u32 D = 0xfffffe00u, S = 0x7ffffe00u;
@@ -555,12 +570,7 @@ static void test_holes(void **state)
 	int rc;
 
 	(void)state;
-	memset(&c, 0, sizeof(c));
-	memset(&rs, 0, sizeof(rs));
-	sf = &c.sf[0];
-	sf->flags = MPC_SF_ACTIVE;
-	sf->dn_una = sf->dn_nxt = S;
-	sf->down_off = S - D;
+	sf = dn_start(&rs, &c, S, D);
 	assert_int_equal(mpc_multi_send(&rs, &c, sf, D, 1000, 1, &rc), S);
 	assert_int_equal(rc, MPC_RUNS_OK);
 	/* the next two went out earlier on another subflow, lost there, and
@@ -661,6 +671,60 @@ static void test_holes(void **state)
 	assert_int_equal(rs.q.evicted, ev + 1);
 	assert_run(&rs.q, 0, S + 400, D - 8000, 40);
 	assert_run(&rs.q, 1, S + 440, D - 6960, 60);
+}
+
+/*
+ * The 6.1 TC stall after a join: the server resends the segment at the
+ * peer's DATA_ACK point (D) collapsed from pieces it first sent on two
+ * subflows, so the hole's first record here (D, 500 bytes) is shorter
+ * than the resend (1000) and no record holds all of it (mpc_multi_find).
+ * It goes into the hole, the records it covers becoming its mapping.
+ */
+static void test_hole_collapsed(void **state)
+{
+	const __u32 D = 0xfffffc00u, S = 0x10000u;
+	struct mpc_runs_slot rs, keep;
+	struct mpc_subflow *sf;
+	struct mpc_conn c;
+	__u32 seq = 0;
+	int rc;
+
+	(void)state;
+	sf = dn_start(&rs, &c, S, D);
+	/* D..D+500 here, D+500..D+1000 went on another subflow, then D+7000
+	 * here: two records */
+	assert_int_equal(mpc_multi_send(&rs, &c, sf, D, 500, 1, &rc), S);
+	assert_int_equal(mpc_multi_send(&rs, &c, sf, D + 7000, 3000, 2, &rc),
+			 S + 500);
+	assert_int_equal(rs.q.n, 2);
+	assert_false(mpc_multi_find(&rs, &c, D, 1000, &seq));
+	/* the peer's ACK at S, its SACK from S + 2000: a 2000-byte hole */
+	c.max_data_ack = D;
+	sf->sack_ack = S;
+	sf->sack_lo = S + 2000;
+	keep = rs;
+	/* longer than the hole the SACK shows: it holds some of that under
+	 * the other mapping, never overwritten */
+	assert_false(mpc_multi_resend_at_hole(&rs, &c, sf, D, 2001, &seq));
+	assert_memory_equal(&rs.q, &keep.q, sizeof(rs.q));
+	assert_true(mpc_multi_resend_at_hole(&rs, &c, sf, D, 1000, &seq));
+	assert_int_equal(seq, S);
+	assert_run(&rs.q, 0, S, D, 1000);
+	assert_run(&rs.q, 1, S + 1000, D + 7500, 2500);
+	/* the next resend of it is found there now */
+	assert_true(mpc_multi_find(&rs, &c, D, 1000, &seq));
+	assert_int_equal(seq, S);
+	/* a record that holds all of it at its own place is no hole case */
+	assert_false(mpc_multi_resend_at_hole(&rs, &c, sf, D, 1000, &seq));
+	/* no SACK block (the peer's newest ACK alone): the blocking segment
+	 * goes in, also across records */
+	sf->sack_lo = S;
+	assert_true(mpc_multi_resend_at_hole(&rs, &c, sf, D, 1200, &seq));
+	assert_run(&rs.q, 0, S, D, 1200);
+	assert_run(&rs.q, 1, S + 1200, D + 7700, 2300);
+	/* not the blocking one, and no SACK to show the hole: no */
+	c.max_data_ack = D - 100;
+	assert_false(mpc_multi_resend_at_hole(&rs, &c, sf, D, 1300, &seq));
 }
 
 static void test_release(void **state)
@@ -1582,6 +1646,7 @@ int main(void)
 		cmocka_unit_test(test_dack_lags),
 		cmocka_unit_test(test_sack),
 		cmocka_unit_test(test_holes),
+		cmocka_unit_test(test_hole_collapsed),
 		cmocka_unit_test(test_release),
 		cmocka_unit_test(test_clamp),
 		cmocka_unit_test(test_wrap),

@@ -149,6 +149,14 @@ static void test_full_and_evict(void **state)
 	assert_int_equal(q.n, MPC_RUNS_MAX);
 }
 
+static void run_is(const struct mpc_runs *q, __u32 i, __u32 sf, __u32 dsn,
+		   __u32 len)
+{
+	assert_int_equal(q->r[i].sf, sf);
+	assert_int_equal(q->r[i].dsn, dsn);
+	assert_int_equal(q->r[i].len, len);
+}
+
 /* a resend into the hole at sf_una: the head of its record remapped */
 static void test_remap_head(void **state)
 {
@@ -176,11 +184,39 @@ static void test_remap_head(void **state)
 	assert_int_equal(q.n, 3);
 	assert_int_equal(q.r[0].dsn, 600);
 	assert_int_equal(q.r[1].dsn, 5008);
-	/* longer than the record, or nothing: refused, unchanged */
+	/* nothing: refused, unchanged */
 	keep = q;
-	assert_false(mpc_runs_remap_head(&q, 1, 9, false));
 	assert_false(mpc_runs_remap_head(&q, 1, 0, false));
 	assert_memory_equal(&q, &keep, sizeof(q));
+	/* longer than the record (a resend that collapsed pieces sent
+	 * apart): the record it covers in part keeps the rest */
+	assert_true(mpc_runs_remap_head(&q, 1, 9, false));
+	assert_int_equal(q.n, 3);
+	run_is(&q, 0, S, 1, 9);
+	run_is(&q, 1, S + 9, 5009, 11);
+	/* over two records and into a third: those covered go */
+	assert_true(mpc_runs_remap_head(&q, 100, 30, false));
+	assert_int_equal(q.n, 2);
+	run_is(&q, 0, S, 100, 30);
+	run_is(&q, 1, S + 30, 9010, 10);
+	/* past every record: one is left */
+	assert_true(mpc_runs_remap_head(&q, 7, 100, false));
+	assert_int_equal(q.n, 1);
+	run_is(&q, 0, S, 7, 100);
+	/* over a gap (unrecorded subflow bytes) into the next record, or
+	 * ending in the gap (the next record untouched) */
+	for (i = 0; i < 2; i++) {
+		mpc_runs_init(&q, 50);
+		mpc_runs_add(&q, 50, 1000, 10);
+		mpc_runs_add(&q, 70, 3000, 10);
+		assert_true(mpc_runs_remap_head(&q, 400, i ? 15 : 25, false));
+		assert_int_equal(q.n, 2);
+		run_is(&q, 0, 50, 400, i ? 15 : 25);
+		if (i)
+			run_is(&q, 1, 70, 3000, 10);
+		else
+			run_is(&q, 1, 75, 3005, 5);
+	}
 	/* the first record does not start at sf_una (a gap there) */
 	mpc_runs_init(&q, 90);
 	mpc_runs_add(&q, 100, 5000, 20);
