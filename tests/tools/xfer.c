@@ -1581,7 +1581,7 @@ static int run_server(const struct opts *o)
 	struct server_state st;
 	long accepted = 0;
 	size_t i;
-	int lfd, rc;
+	int lfd, rc, accept_err = 0;
 
 	memset(&st, 0, sizeof(st));
 	st.o = o;
@@ -1599,8 +1599,8 @@ static int run_server(const struct opts *o)
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			fprintf(stderr, "xfer: accept: %s\n", strerror(errno));
-			close(lfd);
-			return 1;
+			accept_err = 1;
+			break;
 		}
 		c = calloc(1, sizeof(*c));
 		if (!c) {
@@ -1630,7 +1630,7 @@ static int run_server(const struct opts *o)
 	pthread_mutex_lock(&st.lock);
 	while (st.active > 0)
 		pthread_cond_wait(&st.cond, &st.lock);
-	rc = st.failed ? 1 : 0;
+	rc = st.failed || accept_err ? 1 : 0;
 	pthread_mutex_unlock(&st.lock);
 	for (i = 0; i < thr.n; i++)
 		pthread_join(thr.th[i], NULL);
