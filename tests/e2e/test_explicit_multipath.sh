@@ -215,9 +215,33 @@ _vs_socat() {
 	assert_ge "$(_ratio "$CONV_MBPS" "$SOCAT_MBPS")" "$SOCAT_MIN" "converted / socat goodput"
 }
 
+# _tbf_drops DIR: packets the client-side shapers of links 1 and 2
+# dropped so far in direction DIR (down: the ifb's tbf; up: the
+# client interface's), summed
+_tbf_drops() {
+	local n dev sum=0
+	for n in 1 2; do
+		_link "$n" || return 1
+		dev=$_L_IF
+		[ "$1" = down ] && dev=$(_ifb_name "$_L_IF")
+		sum=$((sum + $(tc -n "$_L_NS" -s qdisc show dev "$dev" 2>/dev/null |
+			awk '{ for (i = 1; i < NF; i++) if ($i == "(dropped") { sub(",", "", $(i + 1)); s += $(i + 1) } }
+			     END { print s + 0 }')))
+	done
+	echo "$sum"
+}
+
+# _dn_counters: the data path's downstream multipath counters, one line
+_dn_counters() {
+	local c
+	for c in multi_dn_resent multi_dn_reinjected multi_dn_hole multi_dn_bare dack_nudged; do
+		printf '%s ' "$(mpc_counter "$c" || echo 0)"
+	done
+}
+
 # case_aggregate DP DIR: 2 x RATE, against the reference
 case_aggregate() {
-	local dp=$1 dir=$2 rc=0 ja0 o0 rr0 sz
+	local dp=$1 dir=$2 rc=0 ja0 o0 rr0 sz td0 tds c0 c1 rt0
 	link_rate 1 "$RATE" || return 1
 	link_rate 2 "$RATE" || return 1
 	_ref "$dir" "$UP_SIZE" || rc=1
@@ -225,7 +249,13 @@ case_aggregate() {
 	ja0=$(_agent join_accepted)
 	o0=$(mpc_counter multi_dn_other || echo 0)
 	rr0=$(mpc_counter multi_up_recorded || echo 0)
+	td0=$(_tbf_drops "$dir") c0=$(_dn_counters)
+	rt0=$(nstat_get "$NS_SERVER" TcpRetransSegs)
 	_conv "$dir" "$dp-agg-$dir" "$UP_SIZE" || rc=1
+	c1=$(_dn_counters)
+	# where the converted transfer loses to socat (diagnostics): what the
+	# shapers dropped, what the server resent, where the data path put it
+	info "converted ($dir): shapers dropped $(($(_tbf_drops "$dir") - td0)) packets; server TcpRetransSegs +$(($(nstat_get "$NS_SERVER" TcpRetransSegs) - rt0)); resent reinjected hole bare nudged: $(awk -v a="$c0" -v b="$c1" 'BEGIN { n = split(a, x, " "); split(b, y, " "); for (i = 1; i <= n; i++) printf "+%d ", y[i] - x[i] }')"
 	assert_eq "$rc" 0 "$UP_SIZE converted ($dir) verified, MPTCP"
 	assert_eq "$XFER_SUBFLOWS" 2 "two subflows"
 	assert_ge $(($(_agent join_accepted) - ja0)) 1 "agent join_accepted"
@@ -238,7 +268,9 @@ case_aggregate() {
 	sz=$(numfmt --from=iec "$UP_SIZE")
 	assert_ge "$CONV_L1" $((sz / 4)) "link 1 carried at least a quarter"
 	assert_ge "$CONV_L2" $((sz / 4)) "link 2 carried at least a quarter"
+	tds=$(_tbf_drops "$dir") rt0=$(nstat_get "$NS_CONV" TcpRetransSegs)
 	_vs_socat "$dp" "$dir" "$RATE+$RATE" "$dp-agg-$dir-socat" "$UP_SIZE"
+	info "socat ($dir): shapers dropped $(($(_tbf_drops "$dir") - tds)) packets; converter namespace TcpRetransSegs +$(($(nstat_get "$NS_CONV" TcpRetransSegs) - rt0))"
 	assert_eq "$SOCAT_SUBFLOWS" 2 "socat's connection had two subflows too"
 	assert_ge "$(_ratio "$CONV_MBPS" "$REF_MBPS")" "$AGG_MIN" "converted / reference goodput"
 }
