@@ -159,8 +159,8 @@ case_bad_hmac() {
 	# reply at all, make test on the host, 4382ede; at 8 Mbit/s the 4 MiB
 	# each way took 4 s, and under TCG with the host busy mpjoin's one
 	# third ACK went unanswered for 10 s once in 16 runs, why is not
-	# known (join_refused_hmac stayed 0): mpjoin now resends it as Linux
-	# does, and the connection lives twice as long)
+	# known (join_refused_hmac stayed 0): mpjoin now resends it, as RFC
+	# 8684 3.2 requires, and the connection lives twice as long)
 	link_rate 1 4mbit || return 1
 	link_rate 2 4mbit || return 1
 	xfer_start "$NS_CLIENT" "$NS_SERVER" --addr "$IP4_S1" --convert "$IP4_M1" \

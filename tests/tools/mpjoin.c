@@ -293,10 +293,10 @@ int main(int argc, char **argv)
 	off = (uint32_t)mpc_mptcp_build(s.opts, 0, 40, &mj);
 	opts_done(&s, off);
 	left = p.timeout_ms;
-	/* sent again until answered, as the third ACK of a join must be
-	 * delivered reliably (RFC 8684 3.2; Linux resends it): after 1, 2,
-	 * 4 ... s, and at once on a repeated SYN/ACK (the peer did not get
-	 * it). One lost third ACK made a test fail "ack_reply=none" (vmtest,
+	/* sent again until answered: RFC 8684 3.2, the third ACK "MUST be
+	 * retransmitted if this ACK is not received"; after 1, 2, 4 ... s,
+	 * and at once on a repeated SYN/ACK (the peer did not get it). One
+	 * unanswered third ACK made a test fail "ack_reply=none" (vmtest,
 	 * 6.1, TC, a busy host) */
 	for (;;) {
 		int wait = rto < left ? rto : left;
