@@ -2648,30 +2648,27 @@ static void ann_apply(struct conv *cv, uint64_t now, uint8_t up)
 	}
 }
 
-/* the periodic look (ANN_REFRESH), for what no netlink event told */
-static void ann_refresh(struct conv *cv, uint64_t now)
+/* look at the announced addresses now (ann_scan()'s DOWN_IF) and apply
+ * what changed; unknown (getifaddrs() failed): keep what was announced */
+static void ann_look(struct conv *cv, uint64_t now, const char *down_if)
 {
 	uint8_t up;
 
-	if (!cv->cfg->n_announce || now - cv->ann_checked < ANN_REFRESH)
-		return;
 	cv->ann_checked = now;
-	if (ann_scan(cv, &up, NULL))
-		return; /* unknown: keep what was announced */
-	ann_apply(cv, now, up);
+	if (cv->cfg->n_announce && !ann_scan(cv, &up, down_if))
+		ann_apply(cv, now, up);
+}
+
+/* the periodic look (ANN_REFRESH), for what no netlink event told */
+static void ann_refresh(struct conv *cv, uint64_t now)
+{
+	if (now - cv->ann_checked >= ANN_REFRESH)
+		ann_look(cv, now, NULL);
 }
 
 void conv_links_changed(struct conv *cv, const char *down_if)
 {
-	uint64_t now = now_ns();
-	uint8_t up;
-
-	if (!cv->cfg->n_announce)
-		return;
-	cv->ann_checked = now;
-	if (ann_scan(cv, &up, down_if))
-		return;
-	ann_apply(cv, now, up);
+	ann_look(cv, now_ns(), down_if);
 }
 
 /* from tick_conn(): announce and repeat unechoed ADD_ADDRs */

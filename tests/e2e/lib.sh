@@ -1605,14 +1605,16 @@ mpc_counter() {
 	printf '%s\n' "$v"
 }
 
-# mpc_counter_at_least NAME MIN: counter NAME once it reaches MIN, or its
-# value after 3 s (the agent publishes its counters once per second); 0
-# when it does not exist
+# mpc_counter_at_least NAME MIN [SECONDS]: counter NAME once it reaches
+# MIN, or its value after SECONDS (3; by the clock: under TCG one
+# mpconvctl round is slow). The agent publishes its counters once per
+# second, join_up_bytes only when a connection's state leaves the maps
+# (up to 10 s after its close). 0 when it does not exist
 mpc_counter_at_least() {
-	local i v
-	for i in $(seq 30); do
+	local v end=$((SECONDS + ${3:-3}))
+	while :; do
 		v=$(mpc_counter "$1" || echo 0)
-		[ "$v" -ge "$2" ] && break
+		{ [ "$v" -ge "$2" ] || [ "$SECONDS" -ge "$end" ]; } && break
 		sleep 0.1
 	done
 	printf '%s\n' "$v"

@@ -61,16 +61,6 @@ log "kernel $(uname -r), data paths: $DATAPATHS, links at $RATE"
 _agent() { mpc_counter "$1" || echo 0; }
 _cli() { nstat_get "$NS_CLIENT" "$1"; }
 
-# _sf_bytes_at SERVICE: payload the data path translated upstream on the
-# subflows whose converter end is SERVICE (ADDR:PORT, [V6]:PORT), over
-# the connections listed now. mpconvctl's text lines ("sfN state client
-# service up_bytes down_bytes") read with awk: under TCG one python3
-# start took seconds, and the sampling below missed a subflow that
-# carried 8.9 MB (6.1, vmtest, twice)
-_sf_bytes_at() {
-	mpc_ctl conns | awk -v s="$1" '$1 ~ /^sf[0-9]+$/ && $4 == s { n += $5 } END { print n + 0 }'
-}
-
 # _wait_for SECONDS CMD...: CMD until it succeeds or SECONDS passed (by
 # the clock: under TCG one mpconvctl round takes long)
 _wait_for() {
@@ -83,31 +73,18 @@ _wait_for() {
 	"$@"
 }
 
-# _sf_max_bytes SERVICE: the most _sf_bytes_at SERVICE showed while the
-# client of the transfer xfer_start began ran (sampled until it showed
-# 1 MB: the connection leaves the table when it closes, so one late
-# sample would miss a subflow that joined late, as under TCG)
-_sf_max_bytes() {
-	local m=0 n
-	while kill -0 "$XFER_CLIENT_PID" 2>/dev/null && [ "$m" -lt 1048576 ]; do
-		n=$(_sf_bytes_at "$1" 2>/dev/null || echo 0)
-		[ "$n" -gt "$m" ] && m=$n
-		nap 0.2
-	done
-	echo "$m"
-}
-
 _agent_at_least() { [ "$(_agent "$1")" -ge "$2" ]; }
 
-# _ann_xfer DP FAMILY SRV CONV SVC: one upload with the links at RATE;
-# sets ANN_RC (its verification), ANN_C0 (bytes the client sent on link
-# 2), ANN_B (the most mpconvctl showed on the subflow to SVC) and ANN_JU
-# (join_up_bytes it added, counted when the connection's state leaves the
-# maps: up to 10 s after a clean close). When the join carried nothing, it
-# prints what link 2 saw, the agent's log and the client's counters
+# _ann_xfer DP FAMILY SRV CONV: one upload with the links at RATE; sets
+# ANN_RC (its verification), ANN_C0 (bytes the client sent on link 2) and
+# ANN_JU (join_up_bytes it added, counted when the connection's state
+# leaves the maps: up to 10 s after a clean close; a live sample of
+# mpconvctl conns missed late joins under TCG). When the join carried
+# nothing, it prints what link 2 saw, the agent's log and the client's
+# counters
 _ann_xfer() {
-	local dp=$1 fam=$2 srv=$3 conv=$4 svc=$5 ju0 pc
-	ANN_RC=0 ANN_B=0 ANN_C0=0 ANN_JU=0
+	local dp=$1 fam=$2 srv=$3 conv=$4 ju0 pc
+	ANN_RC=0 ANN_C0=0 ANN_JU=0
 	ju0=$(_agent join_up_bytes)
 	link_rate 1 "$RATE" || return 1
 	link_rate 2 "$RATE" || return 1
@@ -117,17 +94,13 @@ _ann_xfer() {
 		--client-mptcp --up "$ANN_SIZE" --down 1K --timeout 120 --name "$dp-ann$fam" \
 		-- --expect-mptcp --expect-syn-data || { pcap_stop "$PCAP_PID"; return 1; }
 	ANN_C0=$(client_nic_bytes up "$IF_C2")
-	ANN_B=$(_sf_max_bytes "$svc")
 	xfer_wait || ANN_RC=1
 	ANN_C0=$(($(client_nic_bytes up "$IF_C2") - ANN_C0))
 	link_rate 1 off || return 1
 	link_rate 2 off || return 1
-	# the live view above samples mpconvctl and can miss a late join (CI,
-	# 6.1, TCG: 0 B seen once though the join was accepted)
-	_wait_for 20 _agent_at_least join_up_bytes $((ju0 + 1)) || true
-	ANN_JU=$(($(_agent join_up_bytes) - ju0))
+	ANN_JU=$(($(mpc_counter_at_least join_up_bytes $((ju0 + 1)) 20) - ju0))
 	pcap_stop "$PCAP_PID"
-	info "link 2 at the client: $ANN_C0 B sent; on the subflow to $svc: $ANN_B B seen while the transfer ran; join_up_bytes +$ANN_JU"
+	info "link 2 at the client: $ANN_C0 B sent; join_up_bytes +$ANN_JU"
 	if [ "$ANN_JU" -eq 0 ]; then
 		info "the join carried nothing: link 2 at the client (first 40 packets):"
 		pcap_read "$pc" -v | sed 's/^/    /' | head -n 120
@@ -140,15 +113,15 @@ _ann_xfer() {
 
 # case_announce DP FAMILY: one upload; the client joins where we announced
 case_announce() {
-	local dp=$1 fam=$2 srv conv svc aa0 ad0 ae0 as0 ja0
+	local dp=$1 fam=$2 srv conv aa0 ad0 ae0 as0 ja0
 	if [ "$fam" = 4 ]; then
-		srv=$IP4_S1 conv=$IP4_M1 svc="$IP4_M2:$CONVERT_PORT"
+		srv=$IP4_S1 conv=$IP4_M1
 	else
-		srv=$IP6_S1 conv="[$IP6_M1]" svc="[$IP6_M2]:$CONVERT_PORT"
+		srv=$IP6_S1 conv="[$IP6_M1]"
 	fi
 	aa0=$(_cli MPTcpExtAddAddr) ad0=$(_cli MPTcpExtAddAddrDrop)
 	ae0=$(_agent add_addr_echoed) as0=$(_agent add_addr_sent) ja0=$(_agent join_accepted)
-	_ann_xfer "$dp" "$fam" "$srv" "$conv" "$svc" || return 1
+	_ann_xfer "$dp" "$fam" "$srv" "$conv" || return 1
 	# Under TCG the accepted join carried nothing in the first case of a
 	# whole vmtest run twice (6.1 in CI on 8da4b18, 6.12 on b5ebb38; the
 	# client sent 288 B on link 2), never in 22 runs of this case alone
@@ -156,7 +129,7 @@ case_announce() {
 	# link 2 saw. One more connection then; it must carry data
 	if [ "$ANN_RC" = 0 ] && [ "$ANN_JU" -eq 0 ]; then
 		info "again, with a new connection (tests/e2e/README.md, open problems)"
-		_ann_xfer "$dp" "$fam" "$srv" "$conv" "$svc" || return 1
+		_ann_xfer "$dp" "$fam" "$srv" "$conv" || return 1
 	fi
 	assert_eq "$ANN_RC" 0 "$ANN_SIZE upload over IPv$fam verified, MPTCP"
 	assert_ge $(($(_agent add_addr_sent) - as0)) 1 "agent add_addr_sent"

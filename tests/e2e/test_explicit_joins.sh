@@ -61,7 +61,7 @@ log "kernel $(uname -r), data paths: $DATAPATHS, $SIZE each way"
 _agent() { mpc_counter "$1" || echo 0; }
 
 case_kernel_join() {
-	local dp=$1 rc=0 sa0 hf0 jv0 ja0 jh0 ju0 b1 i
+	local dp=$1 rc=0 sa0 hf0 jv0 ja0 jh0 ju0 b1
 	sa0=$(nstat_get "$NS_CLIENT" MPTcpExtMPJoinSynAckRx)
 	hf0=$(nstat_get "$NS_CLIENT" MPTcpExtMPJoinSynAckHMacFailure)
 	jv0=$(_agent join_verified) ja0=$(_agent join_accepted) jh0=$(_agent join_refused_hmac)
@@ -91,12 +91,8 @@ case_kernel_join() {
 	# on timing (under TCG, vmtest, it often did not); data over joined
 	# subflows is asserted by test_explicit_multipath.sh. Counted when the
 	# connection's state leaves the maps (up to 10 s after its close)
-	for i in $(seq 30); do
-		[ "$(_agent join_up_bytes)" -gt "$ju0" ] && break
-		nap 0.4
-	done
-	b1=$(($(_agent join_up_bytes) - ju0))
-	info "client subflows at the end: $XFER_SUBFLOWS; payload translated on the joined subflow: $b1 B (join_up_bytes, after $((i * 4 / 10)) s)"
+	b1=$(($(mpc_counter_at_least join_up_bytes $((ju0 + 1)) 12) - ju0))
+	info "client subflows at the end: $XFER_SUBFLOWS; payload translated on the joined subflow: $b1 B (join_up_bytes)"
 }
 
 case_policy() {

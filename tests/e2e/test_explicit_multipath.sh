@@ -231,17 +231,9 @@ _tbf_drops() {
 	echo "$sum"
 }
 
-# _dn_counters: the data path's downstream multipath counters, one line
-_dn_counters() {
-	local c
-	for c in multi_dn_resent multi_dn_reinjected multi_dn_hole multi_dn_bare dack_nudged; do
-		printf '%s ' "$(mpc_counter "$c" || echo 0)"
-	done
-}
-
 # case_aggregate DP DIR: 2 x RATE, against the reference
 case_aggregate() {
-	local dp=$1 dir=$2 rc=0 ja0 o0 rr0 sz td0 tds c0 c1 rt0
+	local dp=$1 dir=$2 rc=0 ja0 o0 rr0 sz td0 tds rt0 c n cf=$TOPO_TMP/agg-counters.json
 	link_rate 1 "$RATE" || return 1
 	link_rate 2 "$RATE" || return 1
 	_ref "$dir" "$UP_SIZE" || rc=1
@@ -249,13 +241,16 @@ case_aggregate() {
 	ja0=$(_agent join_accepted)
 	o0=$(mpc_counter multi_dn_other || echo 0)
 	rr0=$(mpc_counter multi_up_recorded || echo 0)
-	td0=$(_tbf_drops "$dir") c0=$(_dn_counters)
-	rt0=$(nstat_get "$NS_SERVER" TcpRetransSegs)
+	td0=$(_tbf_drops "$dir") rt0=$(nstat_get "$NS_SERVER" TcpRetransSegs)
+	mpc_counters_save "$cf"
 	_conv "$dir" "$dp-agg-$dir" "$UP_SIZE" || rc=1
-	c1=$(_dn_counters)
 	# where the converted transfer loses to socat (diagnostics): what the
 	# shapers dropped, what the server resent, where the data path put it
-	info "converted ($dir): shapers dropped $(($(_tbf_drops "$dir") - td0)) packets; server TcpRetransSegs +$(($(nstat_get "$NS_SERVER" TcpRetransSegs) - rt0)); resent reinjected hole bare nudged: $(awk -v a="$c0" -v b="$c1" 'BEGIN { n = split(a, x, " "); split(b, y, " "); for (i = 1; i <= n; i++) printf "+%d ", y[i] - x[i] }')"
+	n=
+	for c in multi_dn_resent multi_dn_reinjected multi_dn_hole multi_dn_bare dack_nudged; do
+		n+=" $c +$(mpc_counter_delta "$cf" "$c" || echo '?')"
+	done
+	info "converted ($dir): shapers dropped $(($(_tbf_drops "$dir") - td0)) packets; server TcpRetransSegs +$(($(nstat_get "$NS_SERVER" TcpRetransSegs) - rt0));$n"
 	assert_eq "$rc" 0 "$UP_SIZE converted ($dir) verified, MPTCP"
 	assert_eq "$XFER_SUBFLOWS" 2 "two subflows"
 	assert_ge $(($(_agent join_accepted) - ja0)) 1 "agent join_accepted"
