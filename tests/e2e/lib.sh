@@ -1606,15 +1606,17 @@ mpc_counter() {
 }
 
 # mpc_counter_at_least NAME MIN [SECONDS]: counter NAME once it reaches
-# MIN, or its value after SECONDS (3; by the clock: under TCG one
-# mpconvctl round is slow). The agent publishes its counters once per
-# second, join_up_bytes only when a connection's state leaves the maps
-# (up to 10 s after its close). 0 when it does not exist
+# MIN, or its value after 30 looks 0.1 s apart (about 3 s, longer under
+# TCG, where one mpconvctl round is slow), or with SECONDS after at least
+# that many seconds by the clock. The agent publishes its counters once
+# per second, join_up_bytes only when a connection's state leaves the
+# maps (up to 10 s after its close). 0 when it does not exist
 mpc_counter_at_least() {
-	local v end=$((SECONDS + ${3:-3}))
+	local v n=0 end=$((SECONDS + ${3:-0}))
 	while :; do
 		v=$(mpc_counter "$1" || echo 0)
-		{ [ "$v" -ge "$2" ] || [ "$SECONDS" -ge "$end" ]; } && break
+		n=$((n + 1))
+		{ [ "$v" -ge "$2" ] || { [ "$n" -ge 30 ] && [ "$SECONDS" -ge "$end" ]; }; } && break
 		sleep 0.1
 	done
 	printf '%s\n' "$v"
