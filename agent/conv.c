@@ -418,6 +418,7 @@ static int conn_publish(struct conv *cv, struct conv_conn *c)
 		m.max_leg_ack = c->leg_iss + 1;
 		m.leg_snd_nxt = leg_first;
 		m.down_snd_nxt = m.reply_end;
+		m.resent_hi = m.reply_end; /* nothing resent yet */
 		m.last_up_ns = m.last_down_ns = now_ns();
 		m.mss_down = c->copt.mss;
 		if (c->copt.ts && c->sopt.ts)

@@ -598,6 +598,12 @@ __noinline int mpc_g_multi_pre(struct mpc_scratch *scr, struct mpc_conn *c,
 		return 0;
 	}
 	md = mpc_g_down_pick(scr, c, conn_id);
+	/* a resend (below what went out before): the server's recovery
+	 * point moves (multi.h mpc_multi_peer_holds) */
+	if (scr->pkt.seg.paylen && md != MPC_MD_FULL &&
+	    mpc_before(scr->dn_dsn, c->down_snd_nxt) &&
+	    mpc_after(scr->dn_dsn + scr->pkt.seg.paylen, c->resent_hi))
+		c->resent_hi = scr->dn_dsn + scr->pkt.seg.paylen;
 	switch (md) {
 	case MPC_MD_ACK_STALE:
 		st->multi_ack_stale++;
@@ -694,6 +700,19 @@ __noinline int mpc_g_synth_sack(struct mpc_scratch *scr, struct mpc_conn *c,
 	return 1;
 }
 
+/* the peer holds the DSN of its DATA_ACK (multi.h mpc_multi_peer_holds) */
+__noinline int mpc_g_peer_holds(struct mpc_scratch *scr, struct mpc_conn *c,
+				__u32 conn_id)
+{
+	if (!scr || !c)
+		return 0;
+	return mpc_multi_peer_holds(runs_slot(&mpc_runs_dn, conn_id, scr->sfi),
+				    c,
+				    &c->sf[scr->sfi & (MPC_MAX_SUBFLOWS - 1)],
+				    scr->out.data_ack,
+				    (__u32)(scr->now / 1000000));
+}
+
 /* the peer's ACK and its lowest SACK left edge above it on subflow sf:
  * the size of the hole there (conn.h sack_lo; mpc_g_resend_hole) */
 __noinline int mpc_g_note_sack(struct mpc_scratch *scr, struct mpc_subflow *sf)
@@ -781,7 +800,12 @@ __noinline int mpc_g_multi_up(struct mpc_scratch *scr, struct mpc_conn *c,
 		x.dsn = scr->out.data_ack;
 		x.found = 0;
 		MPC_LOOP(MPC_MAX_SUBFLOWS, mpc_inflight_one, &x);
-		if (!x.found) {
+		if (!x.found && mpc_g_peer_holds(scr, c, conn_id)) {
+			/* its DATA_ACK lags: no SACK (multi.h) */
+			st->multi_up_lag++;
+			if (scr->out.win == c->up_win_last)
+				return 1;
+		} else if (!x.found) {
 			if (mpc_g_synth_sack(scr, c, conn_id))
 				st->multi_up_sack_synth++;
 		} else if (scr->out.win == c->up_win_last) {

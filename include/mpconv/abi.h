@@ -69,6 +69,11 @@ struct mpc_stats {
 	__u64 multi_dack_lag; /* peer's ACKs: all our data acknowledged on
 			       * every subflow, its DATA_ACK behind: the
 			       * agent prompts a fresh one (MPC_SLOW_NUDGE) */
+	__u64 multi_up_lag;   /* peer's pure ACKs whose DATA_ACK stands still
+			     * at a byte it acknowledged on a subflow: sent
+			     * on without a synthesised SACK, or not at all
+			     * when they change nothing for the leg
+			     * (multi.h mpc_multi_peer_holds) */
 };
 
 /*

@@ -182,6 +182,15 @@ struct mpc_conn {
 	/* MPC_CF_MULTI: the peer's DATA_ACK the agent was last asked to
 	 * prompt past (multi.h mpc_multi_dack_lags) */
 	__u32 nudge_dsn;
+	/* MPC_CF_MULTI: a DATA_ACK the peer lags behind (the byte there is
+	 * acknowledged on one of its subflows) and since when, in ms of
+	 * bpf_ktime_get_ns() (0: none; multi.h mpc_multi_peer_holds) */
+	__u32 held_dsn;
+	__u32 held_ms;
+	/* MPC_CF_MULTI: DSN just past the highest data the server resent
+	 * (downstream path): below it the server is repairing a loss */
+	__u32 resent_hi;
+	__u32 _pad3;
 	__u64 last_up_ns; /* bpf_ktime_get_ns() of the last packet */
 	__u64 last_down_ns;
 	__u64 up_bytes; /* payload bytes translated */

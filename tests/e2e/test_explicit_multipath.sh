@@ -231,6 +231,9 @@ _tbf_drops() {
 	echo "$sum"
 }
 
+# what made the server resend, during case_aggregate's converted transfer
+AGG_SERVER_NSTAT="TcpExtTCPLossProbes TcpExtTCPFastRetrans TcpExtTCPTimeouts TcpExtTCPSACKReorder TcpExtTCPDSACKRecv TcpExtTCPDSACKUndo TcpExtTCPSpuriousRTOs TcpExtTCPLostRetransmit"
+
 # case_aggregate DP DIR: 2 x RATE, against the reference
 case_aggregate() {
 	local dp=$1 dir=$2 rc=0 ja0 o0 rr0 sz td0 tds rt0 c n cf=$TOPO_TMP/agg-counters.json
@@ -242,15 +245,21 @@ case_aggregate() {
 	o0=$(mpc_counter multi_dn_other || echo 0)
 	rr0=$(mpc_counter multi_up_recorded || echo 0)
 	td0=$(_tbf_drops "$dir") rt0=$(nstat_get "$NS_SERVER" TcpRetransSegs)
+	local -A sn0=()
+	for c in $AGG_SERVER_NSTAT; do sn0[$c]=$(nstat_get "$NS_SERVER" "$c"); done
 	mpc_counters_save "$cf"
 	_conv "$dir" "$dp-agg-$dir" "$UP_SIZE" || rc=1
 	# where the converted transfer loses to socat (diagnostics): what the
 	# shapers dropped, what the server resent, where the data path put it
 	n=
-	for c in multi_dn_resent multi_dn_reinjected multi_dn_hole multi_dn_bare dack_nudged; do
+	for c in multi_dn_resent multi_dn_reinjected multi_dn_hole multi_dn_bare dack_nudged \
+		multi_up_sack_synth multi_up_lag multi_up_dupack_held; do
 		n+=" $c +$(mpc_counter_delta "$cf" "$c" || echo '?')"
 	done
 	info "converted ($dir): shapers dropped $(($(_tbf_drops "$dir") - td0)) packets; server TcpRetransSegs +$(($(nstat_get "$NS_SERVER" TcpRetransSegs) - rt0));$n"
+	n=
+	for c in $AGG_SERVER_NSTAT; do n+=" ${c#TcpExt} +$(($(nstat_get "$NS_SERVER" "$c") - sn0[$c]))"; done
+	info "converted ($dir): the server's TCP:$n"
 	assert_eq "$rc" 0 "$UP_SIZE converted ($dir) verified, MPTCP"
 	assert_eq "$XFER_SUBFLOWS" 2 "two subflows"
 	assert_ge $(($(_agent join_accepted) - ja0)) 1 "agent join_accepted"

@@ -560,6 +560,65 @@ static struct mpc_subflow *dn_start(struct mpc_runs_slot *rs,
 	return sf;
 }
 
+/*
+ * A DATA_ACK that lags behind a byte the peer acknowledged on a subflow
+ * (multi.h mpc_multi_peer_holds): learnt from the subflow whose record
+ * holds it, then true for ACKs of any subflow for MPC_MULTI_LAG_MS; a DSN
+ * the peer never got (lost before the converter) is no lag
+ */
+static void test_peer_holds(void **state)
+{
+	const __u32 D = 0xfffffe00u, S = 0x7ffffe00u;
+	struct mpc_runs_slot rs;
+	struct mpc_subflow *sf;
+	struct mpc_conn c;
+	int rc;
+
+	(void)state;
+	sf = dn_start(&rs, &c, S, D);
+	/* [D, D + 1000) and, after a DSN gap (D + 1000 never reached the
+	 * converter), [D + 2000, D + 3000) */
+	mpc_multi_send(&rs, &c, sf, D, 1000, 1, &rc);
+	mpc_multi_send(&rs, &c, sf, D + 2000, 1000, 2, &rc);
+	c.down_snd_nxt = D + 3000;
+	c.resent_hi = D; /* as the agent publishes it: nothing resent */
+	/* nothing acknowledged on the subflow yet: no */
+	assert_false(mpc_multi_peer_holds(&rs, &c, sf, D, 100));
+	assert_int_equal(c.held_ms, 0);
+	/* the subflow ACK covers D, the DATA_ACK is still D: a lag */
+	sf->dn_una = S + 1000;
+	assert_true(mpc_multi_peer_holds(&rs, &c, sf, D, 100));
+	assert_int_equal(c.held_dsn, D);
+	/* another subflow's ACK, without the record: remembered */
+	assert_true(mpc_multi_peer_holds(NULL, &c, &c.sf[1], D, 100 + 9));
+	/* for MPC_MULTI_LAG_MS only: then the server has to learn it */
+	assert_false(mpc_multi_peer_holds(&rs, &c, sf, D, 100 + 10));
+	assert_false(mpc_multi_peer_holds(NULL, &c, &c.sf[1], D, 100 + 500));
+	/* the byte lost before the converter: everything on the subflow
+	 * acknowledged, yet in no record, so no lag */
+	sf->dn_una = S + 2000;
+	assert_false(mpc_multi_peer_holds(&rs, &c, sf, D + 1000, 600));
+	assert_int_equal(c.held_dsn, D);
+	/* a new lagging value starts its own grace, across the ms wrap */
+	assert_true(mpc_multi_peer_holds(&rs, &c, sf, D + 2000, 0xfffffffeu));
+	assert_true(mpc_multi_peer_holds(NULL, &c, sf, D + 2000, 3));
+	assert_false(mpc_multi_peer_holds(NULL, &c, sf, D + 2000, 9));
+	/* the server repairs a loss up to resent_hi: no lag while the
+	 * DATA_ACK is below it (its SACK scoreboard needs the blocks) */
+	c.down_snd_nxt = D + 3000;
+	c.resent_hi = D + 2500;
+	assert_false(mpc_multi_peer_holds(NULL, &c, sf, D + 2000, 4));
+	/* one far behind (a recovery more than 2 GiB ago) does not count */
+	c.resent_hi = D + 2000 + 0x80000100u;
+	assert_true(mpc_multi_peer_holds(NULL, &c, sf, D + 2000, 4));
+	c.resent_hi = D + 2000;
+	assert_true(mpc_multi_peer_holds(NULL, &c, sf, D + 2000, 4));
+	/* a stale slot (another connection's records) tells nothing */
+	c.held_ms = 0;
+	c.conn_gen++;
+	assert_false(mpc_multi_peer_holds(&rs, &c, sf, D + 2000, 20));
+}
+
 static void test_holes(void **state)
 {
 	const __u32 D = 0xfffffe00u, S = 0x7ffffe00u;
@@ -1644,6 +1703,7 @@ int main(void)
 		cmocka_unit_test(test_hole_pick),
 		cmocka_unit_test(test_alive),
 		cmocka_unit_test(test_dack_lags),
+		cmocka_unit_test(test_peer_holds),
 		cmocka_unit_test(test_sack),
 		cmocka_unit_test(test_holes),
 		cmocka_unit_test(test_hole_collapsed),
