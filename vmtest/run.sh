@@ -16,7 +16,8 @@
 #   --keep DIR         copy each kernel's results (logs, dmesg, console)
 #                      to DIR/<release>/ (also VMTEST_KEEP=DIR)
 # env: VMTEST_SMP (2), VMTEST_TCG_THREAD (multi|single), VMTEST_MEM (2G),
-#   VMTEST_TIMEOUT (hard limit per kernel, s; default 1500), VMTEST_GROUPS
+#   VMTEST_TIMEOUT (hard limit per kernel, s; default 2700), VMTEST_JOBS
+#   (kernels booted at once; default nproc), VMTEST_GROUPS
 #   ("fixtures e2e"), VMTEST_E2E (e2e tests to run, "name[:timeout] ...",
 #   default all), VMTEST_E2E_ENV
 #   (their knobs, "VAR=value;VAR=value", see DEFAULT_E2E_ENV),
@@ -47,7 +48,10 @@ VMTEST_SMP=${VMTEST_SMP:-2}
 # host thread per vCPU (faster; not measured side by side)
 VMTEST_TCG_THREAD=${VMTEST_TCG_THREAD:-single}
 VMTEST_MEM=${VMTEST_MEM:-2G}
-VMTEST_TIMEOUT=${VMTEST_TIMEOUT:-1500}
+VMTEST_TIMEOUT=${VMTEST_TIMEOUT:-2700}
+# kernels booted at once: each guest's single TCG thread takes one host
+# CPU, so by default one per host CPU (vmtest/README.md "Time")
+VMTEST_JOBS=${VMTEST_JOBS:-$(nproc)}
 VMTEST_GROUPS=${VMTEST_GROUPS:-fixtures e2e}
 VMTEST_E2E=${VMTEST_E2E:-}
 VMTEST_E2E_ENV=${VMTEST_E2E_ENV:-$DEFAULT_E2E_ENV}
@@ -102,6 +106,7 @@ fi
 wall_start=$(date +%s)
 tmp=$(mktemp -d /tmp/mpc-vmtest.XXXXXX)
 PIDS=()
+KIDS=() # kernel jobs (VMTEST_JOBS > 1)
 
 log() {
 	printf 'vmtest: %s\n' "$*"
@@ -149,8 +154,15 @@ remove_tmp() {
 }
 
 on_exit() {
-	local rc=$?
+	local rc=$? k
 	trap - EXIT INT TERM HUP
+	# kernel jobs first: each stops its own qemu and virtiofsd
+	for k in "${KIDS[@]}"; do
+		kill -TERM "$k" 2>/dev/null || true
+	done
+	for k in "${KIDS[@]}"; do
+		wait "$k" 2>/dev/null || true
+	done
 	stop_all
 	remove_tmp || true
 	exit "$rc"
@@ -467,9 +479,73 @@ report_failures() {
 
 # ---- main ------------------------------------------------------------------------
 
-for k in "${kernels[@]}"; do
-	run_kernel "$k"
-done
+# one kernel in a background job: its own PIDS, traps that stop its qemu
+# and virtiofsd, its report into $tmp/job.N.out and its results (lines
+# of RESULTS) into $tmp/job.N.tsv
+kernel_job() {
+	local i=$1 pkg=$2
+	PIDS=()
+	RESULTS=()
+	trap 'stop_all' EXIT
+	trap 'exit 143' TERM
+	trap 'exit 130' INT
+	trap 'exit 129' HUP
+	run_kernel "$pkg" >"$tmp/job.$i.out" 2>&1
+	if [ ${#RESULTS[@]} -gt 0 ]; then
+		printf '%s\n' "${RESULTS[@]}" >"$tmp/job.$i.tsv"
+	fi
+}
+
+# job_report I: print job I's report (as it ends)
+job_report() {
+	echo "===== vmtest: ${kernels[$1]} ====="
+	cat "$tmp/job.$1.out" 2>/dev/null || true
+}
+
+# job_results I: take job I's results (in the order of the kernels)
+job_results() {
+	local i=$1 r f
+	if [ -f "$tmp/job.$i.tsv" ]; then
+		while IFS= read -r r; do
+			IFS=$'\t' read -r -a f <<<"$r"
+			add_result "${f[0]}" "${f[1]}" "${f[2]}" "${f[3]}" "${f[4]}" "${f[5]:-}"
+		done <"$tmp/job.$i.tsv"
+	else
+		add_result "${kernels[$i]}" kernel job FAIL 0 "its job ended without results"
+	fi
+}
+
+if [ "$VMTEST_JOBS" -le 1 ] || [ ${#kernels[@]} -eq 1 ]; then
+	for k in "${kernels[@]}"; do
+		run_kernel "$k"
+	done
+else
+	# packages first, one at a time (apt and dpkg take a lock)
+	for k in "${kernels[@]}"; do
+		ensure_pkg "$k" || true
+	done
+	log "${#kernels[@]} kernels, $VMTEST_JOBS at a time; each one's report follows when it ends (live guest logs: $tmp/<release>/results/logs/)"
+	declare -A JOB_OF=() # PID -> index into kernels
+	for i in "${!kernels[@]}"; do
+		while [ ${#JOB_OF[@]} -ge "$VMTEST_JOBS" ]; do
+			wait -n -p done_pid "${!JOB_OF[@]}" || true
+			job_report "${JOB_OF[$done_pid]}"
+			unset "JOB_OF[$done_pid]"
+		done
+		kernel_job "$i" "${kernels[$i]}" &
+		JOB_OF[$!]=$i
+		KIDS+=("$!")
+	done
+	while [ ${#JOB_OF[@]} -gt 0 ]; do
+		wait -n -p done_pid "${!JOB_OF[@]}" || true
+		job_report "${JOB_OF[$done_pid]}"
+		unset "JOB_OF[$done_pid]"
+	done
+	KIDS=()
+	for i in "${!kernels[@]}"; do
+		job_results "$i"
+	done
+fi
 
 wall=$(($(date +%s) - wall_start))
 echo

@@ -78,6 +78,30 @@ _impaired() {
 	assert_ge "$r" 1 "client TcpRetransSegs"
 }
 
+# _xfer ARGS...: xfer_check ARGS, once more if the first attempt lost its
+# Convert SYN to netem: Linux retransmits a Fast Open SYN without its data,
+# and a SYN without Convert data gets no answer by design (docs/design.md
+# "A lost Convert SYN ends the attempt"; about 1 % of attempts at 1 %
+# loss, seen in vmtest). Told apart from a converter that ignores good
+# SYNs by the agent's counters (SYNs without Convert data, none of them a
+# retransmission of a handshake it knows) and a netem drop meanwhile
+_xfer() {
+	local snap=$TOPO_TMP/xfer-syn.json d0 ig dup
+	d0=$(($(netem_drops 1) + $(netem_drops 2)))
+	mpc_counters_save "$snap"
+	xfer_check "$@" && return 0
+	ig=$(mpc_counter_delta "$snap" syn_ignored || echo 0)
+	dup=$(mpc_counter_delta "$snap" syn_dup || echo 0)
+	if cat "$XFER_CLIENT_JSON.compare" "$XFER_CLIENT_ERR" 2>/dev/null |
+		grep -q 'Convert reply.*timed out' && [ "$ig" -ge 1 ] && [ "$dup" = 0 ] &&
+		[ $(($(netem_drops 1) + $(netem_drops 2) - d0)) -ge 1 ]; then
+		info "the Convert SYN was lost to netem: the agent saw only $ig SYNs without Convert data (syn_ignored; the client's retransmissions), which get no answer by design; once more"
+		xfer_check "$@"
+		return
+	fi
+	return 1
+}
+
 case_mptcp_client() {
 	local dp=$1 rc=0 d0 r0 snap
 	[ "$MPTCP_TFO" = 1 ] || case_skip "$MPTCP_TFO_WHY: the MPTCP client cannot send its Convert message in the SYN (the plain TCP client case covers the converter here)" || return
@@ -85,7 +109,7 @@ case_mptcp_client() {
 	r0=$(nstat_get "$NS_CLIENT" TcpRetransSegs)
 	snap=$TOPO_TMP/counters.$dp.mptcp.json
 	mpc_counters_save "$snap"
-	xfer_check "$NS_CLIENT" "$NS_SERVER" --addr "$IP4_S1" --convert "$IP4_M1" \
+	_xfer "$NS_CLIENT" "$NS_SERVER" --addr "$IP4_S1" --convert "$IP4_M1" \
 		--client-mptcp --size "$SIZE" --timeout 240 --name "$dp-mptcp-netem" \
 		-- --expect-mptcp --expect-syn-data || rc=1
 	assert_eq "$rc" 0 "$SIZE each way verified through the converter (SHA-256)"
@@ -105,7 +129,7 @@ case_tcp_client() {
 	local dp=$1 rc=0 d0 r0
 	d0=$(($(netem_drops 1) + $(netem_drops 2)))
 	r0=$(nstat_get "$NS_CLIENT" TcpRetransSegs)
-	xfer_check "$NS_CLIENT" "$NS_SERVER" --addr "$IP4_S1" --convert "$IP4_M1" \
+	_xfer "$NS_CLIENT" "$NS_SERVER" --addr "$IP4_S1" --convert "$IP4_M1" \
 		--size "$SIZE" --timeout 240 --name "$dp-tcp-netem" \
 		-- --expect-syn-data || rc=1
 	assert_eq "$rc" 0 "$SIZE each way verified through the converter (SHA-256)"
