@@ -93,6 +93,13 @@ if [ ${#kernels[@]} -eq 0 ]; then
 	fi
 fi
 [ ${#kernels[@]} -gt 0 ] || { echo "vmtest: no kernel to boot (vmtest/KERNELS)" >&2; exit 2; }
+# the guest mounts a tmpfs of its own on /tmp: a tree there is not visible
+case $top in
+/tmp | /tmp/*)
+	echo "vmtest: the tree is under /tmp ($top), where the guest mounts its own tmpfs; clone it elsewhere (e.g. /var/tmp)" >&2
+	exit 2
+	;;
+esac
 [ "$(id -u)" -eq 0 ] || { echo "vmtest: needs root (virtiofsd, bind mounts)" >&2; exit 2; }
 for c in "$QEMU" "$VIRTIOFSD" cpio busybox unshare modprobe; do
 	command -v "$c" >/dev/null || { echo "vmtest: $c missing (tools/deps.sh vm)" >&2; exit 2; }
