@@ -234,6 +234,10 @@ _tbf_drops() {
 # what made the server resend, during case_aggregate's converted transfer
 AGG_SERVER_NSTAT="TcpExtTCPLossProbes TcpExtTCPFastRetrans TcpExtTCPTimeouts TcpExtTCPSACKReorder TcpExtTCPDSACKRecv TcpExtTCPDSACKUndo TcpExtTCPSpuriousRTOs TcpExtTCPLostRetransmit"
 
+# ... and what the client saw: segments out of order on a subflow, D-SACKs
+# it sent for data it had (a spurious resend), MPTCP-level reordering
+AGG_CLIENT_NSTAT="TcpExtTCPOFOQueue TcpExtTCPDSACKOldSent TcpExtTCPDSACKOfoSent MPTcpExtOFOQueue MPTcpExtDuplicateData"
+
 # case_aggregate DP DIR: 2 x RATE, against the reference
 case_aggregate() {
 	local dp=$1 dir=$2 rc=0 ja0 o0 rr0 sz td0 tds rt0 c n cf=$TOPO_TMP/agg-counters.json
@@ -245,8 +249,9 @@ case_aggregate() {
 	o0=$(mpc_counter multi_dn_other || echo 0)
 	rr0=$(mpc_counter multi_up_recorded || echo 0)
 	td0=$(_tbf_drops "$dir") rt0=$(nstat_get "$NS_SERVER" TcpRetransSegs)
-	local -A sn0=()
+	local -A sn0=() cn0=()
 	for c in $AGG_SERVER_NSTAT; do sn0[$c]=$(nstat_get "$NS_SERVER" "$c"); done
+	for c in $AGG_CLIENT_NSTAT; do cn0[$c]=$(nstat_get "$NS_CLIENT" "$c"); done
 	mpc_counters_save "$cf"
 	_conv "$dir" "$dp-agg-$dir" "$UP_SIZE" || rc=1
 	# where the converted transfer loses to socat (diagnostics): what the
@@ -260,6 +265,9 @@ case_aggregate() {
 	n=
 	for c in $AGG_SERVER_NSTAT; do n+=" ${c#TcpExt} +$(($(nstat_get "$NS_SERVER" "$c") - sn0[$c]))"; done
 	info "converted ($dir): the server's TCP:$n"
+	n=
+	for c in $AGG_CLIENT_NSTAT; do n+=" ${c#TcpExt} +$(($(nstat_get "$NS_CLIENT" "$c") - cn0[$c]))"; done
+	info "converted ($dir): the client's subflows and MPTCP:$n"
 	assert_eq "$rc" 0 "$UP_SIZE converted ($dir) verified, MPTCP"
 	assert_eq "$XFER_SUBFLOWS" 2 "two subflows"
 	assert_ge $(($(_agent join_accepted) - ja0)) 1 "agent join_accepted"
