@@ -1062,6 +1062,24 @@ nstat_get() {
 	{ nstat_ns "$1" -asz "$2" 2>/dev/null || true; } | awk -v c="$2" '$1 == c { v = $2 } END { print v + 0 }'
 }
 
+# nstat_save NS FILE: every counter of NS now (one nstat run), for
+# nstat_deltas
+nstat_save() {
+	{ nstat_ns "$1" -asz 2>/dev/null || true; } >"$2"
+}
+
+# nstat_deltas NS FILE COUNTER...: " COUNTER +N" for each, N = its value
+# now minus its value in FILE (nstat_save); one nstat run
+nstat_deltas() {
+	local ns=$1 f=$2
+	shift 2
+	{ nstat_ns "$ns" -asz 2>/dev/null || true; } | awk -v list="$*" '
+		NR == FNR { old[$1] = $2; next }
+		{ now[$1] = $2 }
+		END { n = split(list, c, " ")
+		      for (i = 1; i <= n; i++) printf " %s +%d", c[i], now[c[i]] - old[c[i]] }' "$f" -
+}
+
 # nstat_has NS COUNTER: the kernel has this counter (older kernels lack
 # some: Debian's 6.1 has no MPTcpExtMPJoinSynTx)
 nstat_has() {

@@ -232,7 +232,7 @@ _tbf_drops() {
 }
 
 # what made the server resend, during case_aggregate's converted transfer
-AGG_SERVER_NSTAT="TcpExtTCPLossProbes TcpExtTCPFastRetrans TcpExtTCPTimeouts TcpExtTCPSACKReorder TcpExtTCPDSACKRecv TcpExtTCPDSACKUndo TcpExtTCPSpuriousRTOs TcpExtTCPLostRetransmit"
+AGG_SERVER_NSTAT="TcpRetransSegs TcpExtTCPLossProbes TcpExtTCPFastRetrans TcpExtTCPTimeouts TcpExtTCPSACKReorder TcpExtTCPDSACKRecv TcpExtTCPDSACKUndo TcpExtTCPSpuriousRTOs TcpExtTCPLostRetransmit"
 
 # ... and what the client saw: segments out of order on a subflow, D-SACKs
 # it sent for data it had (a spurious resend), MPTCP-level reordering
@@ -248,10 +248,9 @@ case_aggregate() {
 	ja0=$(_agent join_accepted)
 	o0=$(mpc_counter multi_dn_other || echo 0)
 	rr0=$(mpc_counter multi_up_recorded || echo 0)
-	td0=$(_tbf_drops "$dir") rt0=$(nstat_get "$NS_SERVER" TcpRetransSegs)
-	local -A sn0=() cn0=()
-	for c in $AGG_SERVER_NSTAT; do sn0[$c]=$(nstat_get "$NS_SERVER" "$c"); done
-	for c in $AGG_CLIENT_NSTAT; do cn0[$c]=$(nstat_get "$NS_CLIENT" "$c"); done
+	td0=$(_tbf_drops "$dir")
+	nstat_save "$NS_SERVER" "$TOPO_TMP/agg-server.nstat"
+	nstat_save "$NS_CLIENT" "$TOPO_TMP/agg-client.nstat"
 	mpc_counters_save "$cf"
 	_conv "$dir" "$dp-agg-$dir" "$UP_SIZE" || rc=1
 	# where the converted transfer loses to socat (diagnostics): what the
@@ -261,13 +260,9 @@ case_aggregate() {
 		multi_up_sack_synth multi_up_lag multi_up_dupack_held; do
 		n+=" $c +$(mpc_counter_delta "$cf" "$c" || echo '?')"
 	done
-	info "converted ($dir): shapers dropped $(($(_tbf_drops "$dir") - td0)) packets; server TcpRetransSegs +$(($(nstat_get "$NS_SERVER" TcpRetransSegs) - rt0));$n"
-	n=
-	for c in $AGG_SERVER_NSTAT; do n+=" ${c#TcpExt} +$(($(nstat_get "$NS_SERVER" "$c") - sn0[$c]))"; done
-	info "converted ($dir): the server's TCP:$n"
-	n=
-	for c in $AGG_CLIENT_NSTAT; do n+=" ${c#TcpExt} +$(($(nstat_get "$NS_CLIENT" "$c") - cn0[$c]))"; done
-	info "converted ($dir): the client's subflows and MPTCP:$n"
+	info "converted ($dir): shapers dropped $(($(_tbf_drops "$dir") - td0)) packets;$n"
+	info "converted ($dir): the server's TCP:$(nstat_deltas "$NS_SERVER" "$TOPO_TMP/agg-server.nstat" "$AGG_SERVER_NSTAT")"
+	info "converted ($dir): the client's subflows and MPTCP:$(nstat_deltas "$NS_CLIENT" "$TOPO_TMP/agg-client.nstat" "$AGG_CLIENT_NSTAT")"
 	assert_eq "$rc" 0 "$UP_SIZE converted ($dir) verified, MPTCP"
 	assert_eq "$XFER_SUBFLOWS" 2 "two subflows"
 	assert_ge $(($(_agent join_accepted) - ja0)) 1 "agent join_accepted"
