@@ -654,6 +654,29 @@ case_big_failover() {
 		info "note: link 1 carried $((a1 - a0)) B before the failure: the converter's scheduler had put (nearly) everything on link 2"
 }
 
+# before every case: links as a failed case may have left them (loss,
+# blackhole, down), the client's second endpoint regular again
+_case_reset() {
+	local n
+	for n in 1 2 3; do
+		link_restore "$n" || return 1
+	done
+	if ip -n "$NS_CLIENT" mptcp endpoint show | grep -qw backup; then
+		info "the client's endpoints were still backup, regular again"
+		_c2_backup off || return 1
+	fi
+	return 0
+}
+CASE_RESET=_case_reset
+# Up to 3 cases that fail run once more (lib.sh run_case), named in the
+# RESULT line. Their bounds are rates and deadlines of real kernels over
+# shaped veth links on a shared 2-CPU machine, and single runs miss them
+# now and then: CI on 237f0b3 had the XDP 100 + 20 upload at 97.1 Mbit/s
+# (the bound: more than link 1's 100) and the XDP backup failover fail
+# in one run, when neither had failed in the runs before it
+# (docs/multipath-plan.md "What is left" has the history of each).
+CASE_RETRY=${CASE_RETRY:-3}
+
 for dp in $DATAPATHS; do
 	if ! mpc_start --datapath "$dp" --max-subflows 8; then
 		run_case "$dp: converter starts" false
