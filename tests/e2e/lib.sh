@@ -1057,7 +1057,8 @@ link_restore() {
 		info "link $1: blackhole was still on, off again"
 		link_blackhole "$1" off || return 1
 	fi
-	if ! ip -n "$_L_NS" link show "$_L_IF" up | grep -q .; then
+	# (read whole first: a piped grep -q under pipefail can miss)
+	if [ -z "$(ip -n "$_L_NS" link show "$_L_IF" up)" ]; then
 		info "link $1: was still down, up again"
 		link_up "$1" || return 1
 	fi

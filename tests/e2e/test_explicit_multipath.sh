@@ -357,12 +357,25 @@ case_big_loss() {
 # carry B=1) or as a regular subflow endpoint (changed in place: a flushed
 # and re-added endpoint is not used by the next connection)
 _c2_backup() {
-	local flag=nobackup id
+	local flag=nobackup id eps
 	[ "$1" = on ] && flag=backup
-	for id in $(ip -n "$NS_CLIENT" mptcp endpoint show | awk '{ for (i = 1; i < NF; i++) if ($i == "id") print $(i + 1) }'); do
+	eps=$(ip -n "$NS_CLIENT" mptcp endpoint show) || return 1
+	for id in $(awk '{ for (i = 1; i < NF; i++) if ($i == "id") print $(i + 1) }' <<<"$eps"); do
 		ip -n "$NS_CLIENT" mptcp endpoint change id "$id" "$flag" || return 1
 	done
-	ip -n "$NS_CLIENT" mptcp endpoint show | grep -q "$([ "$1" = on ] && echo backup || echo subflow)"
+	# read whole, then checked: `ip mptcp endpoint show | grep -q` under
+	# pipefail fails when grep exits before ip's last write (SIGPIPE);
+	# that made this function fail silently in CI on 237f0b3, and the
+	# endpoints stayed backup for the cases after it
+	eps=$(ip -n "$NS_CLIENT" mptcp endpoint show) || return 1
+	if [ "$1" = on ]; then
+		# every endpoint backup
+		[ -n "$eps" ] && ! grep -vqw backup <<<"$eps" && return 0
+	else
+		! grep -qw backup <<<"$eps" && return 0
+	fi
+	info "_c2_backup $1: the client's endpoints are now: $(tr '\n' ';' <<<"$eps")"
+	return 1
 }
 
 case_backup() {
@@ -661,7 +674,7 @@ _case_reset() {
 	for n in 1 2 3; do
 		link_restore "$n" || return 1
 	done
-	if ip -n "$NS_CLIENT" mptcp endpoint show | grep -qw backup; then
+	if grep -qw backup <<<"$(ip -n "$NS_CLIENT" mptcp endpoint show)"; then
 		info "the client's endpoints were still backup, regular again"
 		_c2_backup off || return 1
 	fi
