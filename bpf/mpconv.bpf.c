@@ -386,6 +386,19 @@ __noinline int mpc_g_resend_hole(struct mpc_scratch *scr, struct mpc_conn *c,
 	return 1;
 }
 
+/* the server's resend went out again on subflow t at scr->sfack.seq
+ * (multi.h mpc_multi_note_resend; on its own, for the verifier: t's
+ * bound does not survive the bpf_loop that found it) */
+__noinline int mpc_g_note_resend(struct mpc_scratch *scr, struct mpc_conn *c,
+				 __u32 t)
+{
+	if (!scr || !c)
+		return 0;
+	mpc_multi_note_resend(&c->sf[t & (MPC_MAX_SUBFLOWS - 1)],
+			      scr->sfack.seq, scr->dn_dsn, scr->pkt.seg.paylen);
+	return 0;
+}
+
 /*
  * MPC_CF_MULTI downstream: which subflow this segment goes to, at which
  * subflow seq and with which subflow ACK (multi.h). The server's new data
@@ -444,6 +457,7 @@ __noinline int mpc_g_down_pick(struct mpc_scratch *scr, struct mpc_conn *c,
 			ret = mpc_g_resend_hole(scr, c, conn_id, t)
 				      ? MPC_MD_HOLE
 				      : MPC_MD_RESENT;
+			mpc_g_note_resend(scr, c, t);
 		} else {
 			/* the scheduler's choice for this segment, but the
 			 * subflow of the previous one keeps it while its
@@ -461,6 +475,7 @@ __noinline int mpc_g_down_pick(struct mpc_scratch *scr, struct mpc_conn *c,
 			if (mpc_before(scr->dn_dsn, c->down_snd_nxt) &&
 			    mpc_g_resend_hole(scr, c, conn_id, t)) {
 				ret = MPC_MD_HOLE;
+				mpc_g_note_resend(scr, c, t);
 			} else if (mpc_g_send(scr, c, conn_id, t) ==
 				   MPC_RUNS_E_FULL) {
 				/* sent unrecorded, its loss could never be
@@ -521,6 +536,7 @@ struct mpc_upsack_ctx {
 	struct mpc_conn *c;
 	struct mpc_runs_slot *rs;
 	__u32 n;
+	__u32 dsack; /* the first block, a D-SACK, mapped by mpc_multi_dsack */
 };
 
 /* the peer's SACK block k in leg space (bpf_loop callback) */
@@ -540,6 +556,13 @@ MPC_CALLBACK long mpc_upsack_one(__u32 k, void *arg)
 	b.end = mpc_tcpopt_sack_right(s->opts, &s->to, k);
 	m = mpc_multi_sack_dsn(x->rs, x->c, &b, scr->sf_sack,
 			       MPC_RUNS_SACK_MAX);
+	/* a D-SACK of a resend, its run record gone */
+	if (m <= 0 && k == 0 &&
+	    mpc_multi_dsack(&x->c->sf[scr->sfi & (MPC_MAX_SUBFLOWS - 1)], &b,
+			    s->ack, x->c->max_data_ack, &scr->sf_sack[0])) {
+		m = 1;
+		x->dsack = 1;
+	}
 	for (j = 0; j < MPC_RUNS_SACK_MAX; j++) {
 		if ((int)j >= m || x->n >= MPC_SF_ACK_SACK_MAX)
 			break;
@@ -555,7 +578,9 @@ MPC_CALLBACK long mpc_upsack_one(__u32 k, void *arg)
 /*
  * MPC_CF_MULTI upstream: the peer's SACK of our data on subflow scr->sfi
  * (its subflow space) as the leg's SACK (the server's sequence space),
- * through the subflow's down runs, into scr->upsack
+ * through the subflow's down runs, into scr->upsack. Returns 1 when its
+ * first block was a D-SACK mapped through the remembered resend
+ * (mpc_multi_dsack), else 0.
  */
 __noinline int mpc_g_up_sack(struct mpc_scratch *scr, struct mpc_conn *c,
 			     __u32 conn_id)
@@ -571,9 +596,10 @@ __noinline int mpc_g_up_sack(struct mpc_scratch *scr, struct mpc_conn *c,
 	x.scr = scr;
 	x.c = c;
 	x.n = 0;
+	x.dsack = 0;
 	MPC_LOOP(MPC_RUNS_SACK_MAX, mpc_upsack_one, &x);
 	scr->upsack.n = (__u8)x.n;
-	return (int)x.n;
+	return x.dsack ? 1 : 0;
 }
 
 /*
@@ -593,8 +619,9 @@ __noinline int mpc_g_multi_pre(struct mpc_scratch *scr, struct mpc_conn *c,
 	scr->now = bpf_ktime_get_ns();
 	scr->upsack.n = 0;
 	if (scr->up) {
-		if (scr->pkt.seg.to.flags & MPC_TO_SACK)
-			mpc_g_up_sack(scr, c, conn_id);
+		if ((scr->pkt.seg.to.flags & MPC_TO_SACK) &&
+		    mpc_g_up_sack(scr, c, conn_id))
+			st->multi_up_dsack++;
 		return 0;
 	}
 	md = mpc_g_down_pick(scr, c, conn_id);
@@ -800,14 +827,15 @@ __noinline int mpc_g_multi_up(struct mpc_scratch *scr, struct mpc_conn *c,
 		x.dsn = scr->out.data_ack;
 		x.found = 0;
 		MPC_LOOP(MPC_MAX_SUBFLOWS, mpc_inflight_one, &x);
-		if (!x.found && mpc_g_peer_holds(scr, c, conn_id)) {
-			/* its DATA_ACK lags: no SACK (multi.h) */
-			st->multi_up_lag++;
-			if (scr->out.win == c->up_win_last)
-				return 1;
-		} else if (!x.found) {
-			if (mpc_g_synth_sack(scr, c, conn_id))
+		if (!x.found) {
+			if (mpc_g_peer_holds(scr, c, conn_id)) {
+				/* its DATA_ACK lags: no SACK (multi.h) */
+				st->multi_up_lag++;
+				if (scr->out.win == c->up_win_last)
+					return 1;
+			} else if (mpc_g_synth_sack(scr, c, conn_id)) {
 				st->multi_up_sack_synth++;
+			}
 		} else if (scr->out.win == c->up_win_last) {
 			st->multi_up_dupack_held++;
 			return 1;

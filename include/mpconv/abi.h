@@ -74,6 +74,9 @@ struct mpc_stats {
 			     * on without a synthesised SACK, or not at all
 			     * when they change nothing for the leg
 			     * (multi.h mpc_multi_peer_holds) */
+	__u64 multi_up_dsack; /* peer's D-SACKs of the server's resends,
+			       * their run records gone, sent on as the
+			       * leg's D-SACK (multi.h mpc_multi_dsack) */
 };
 
 /*

@@ -119,7 +119,15 @@ struct mpc_subflow {
 	 * segments then grew by seconds per ACK, its RTO reached 40 s, and
 	 * an upload stalled for good (xlate.h mpc_observe_up) */
 	__u32 ts_recent;
-	__u32 _pad2;
+	/* MPC_CF_MULTI: where the server's latest resends went out again
+	 * here (downstream path): subflow seq, DSN and length, one range,
+	 * grown while the resends are contiguous in both. The peer's D-SACK
+	 * of such a resend arrives once the subflow ACK has passed it and
+	 * its run record is gone; the upstream path maps it through this
+	 * (multi.h mpc_multi_dsack) */
+	__u32 rs_seq;
+	__u32 rs_dsn;
+	__u32 rs_len;
 };
 
 struct mpc_conn {
@@ -184,13 +192,14 @@ struct mpc_conn {
 	__u32 nudge_dsn;
 	/* MPC_CF_MULTI: a DATA_ACK the peer lags behind (the byte there is
 	 * acknowledged on one of its subflows) and since when, in ms of
-	 * bpf_ktime_get_ns() (0: none; multi.h mpc_multi_peer_holds) */
+	 * bpf_ktime_get_ns(); both valid while held is 1 (multi.h
+	 * mpc_multi_peer_holds) */
 	__u32 held_dsn;
 	__u32 held_ms;
 	/* MPC_CF_MULTI: DSN just past the highest data the server resent
 	 * (downstream path): below it the server is repairing a loss */
 	__u32 resent_hi;
-	__u32 _pad3;
+	__u32 held;
 	__u64 last_up_ns; /* bpf_ktime_get_ns() of the last packet */
 	__u64 last_down_ns;
 	__u64 up_bytes; /* payload bytes translated */
@@ -234,7 +243,7 @@ MPC_INLINE bool mpc_after(__u32 a, __u32 b)
 }
 
 #ifndef __bpf__
-_Static_assert(sizeof(struct mpc_subflow) == 144, "subflow layout");
+_Static_assert(sizeof(struct mpc_subflow) == 152, "subflow layout");
 _Static_assert(sizeof(struct mpc_flow_key) == 40, "flow key layout");
 _Static_assert(sizeof(struct mpc_conn) % 8 == 0, "conn padding");
 #endif

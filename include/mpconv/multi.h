@@ -606,19 +606,27 @@ MPC_INLINE int mpc_multi_sack_dsn(const struct mpc_runs_slot *rs,
 	return mpc_multi_read_ok(rs, s1) ? n : 0;
 }
 
-/* is DSN dsn out on this subflow, sent and not yet acknowledged there?
- * (the upstream path reads the server's down runs: seqcount) */
+/* where DSN dsn went out on this subflow (*seq), if a run record holds
+ * it (the upstream path reads the server's down runs: seqcount) */
+MPC_INLINE bool mpc_multi_sent_at(const struct mpc_runs_slot *rs,
+				  const struct mpc_conn *c, __u32 dsn,
+				  __u32 *seq)
+{
+	__u64 s1;
+
+	return mpc_multi_read_begin(rs, c, &s1) &&
+	       mpc_runs_find_dsn(&rs->q, dsn, seq) && mpc_multi_read_ok(rs, s1);
+}
+
+/* is DSN dsn out on this subflow, sent and not yet acknowledged there? */
 MPC_INLINE bool mpc_multi_in_flight(const struct mpc_runs_slot *rs,
 				    const struct mpc_conn *c,
 				    const struct mpc_subflow *sf, __u32 dsn)
 {
 	__u32 seq = 0;
-	__u64 s1;
 
-	if (!mpc_multi_read_begin(rs, c, &s1) ||
-	    !mpc_runs_find_dsn(&rs->q, dsn, &seq))
-		return false;
-	return !mpc_before(seq, sf->dn_una) && mpc_multi_read_ok(rs, s1);
+	return mpc_multi_sent_at(rs, c, dsn, &seq) &&
+	       !mpc_before(seq, sf->dn_una);
 }
 
 /*
@@ -761,20 +769,74 @@ MPC_INLINE bool mpc_multi_peer_holds(const struct mpc_runs_slot *rs,
 				     __u32 data_ack, __u32 now_ms)
 {
 	__u32 seq = 0;
-	__u64 s1;
 
 	if (mpc_before(data_ack, c->resent_hi) &&
 	    !mpc_after(c->resent_hi, c->down_snd_nxt))
 		return false;
-	if (!c->held_ms || c->held_dsn != data_ack) {
-		if (!rs || !mpc_multi_read_begin(rs, c, &s1) ||
-		    !mpc_runs_find_dsn(&rs->q, data_ack, &seq) ||
-		    !mpc_before(seq, sf->dn_una) || !mpc_multi_read_ok(rs, s1))
+	if (!c->held || c->held_dsn != data_ack) {
+		if (!rs || !mpc_multi_sent_at(rs, c, data_ack, &seq) ||
+		    !mpc_before(seq, sf->dn_una))
 			return false;
 		c->held_dsn = data_ack;
-		c->held_ms = now_ms | 1; /* never 0 (none) */
+		c->held_ms = now_ms;
+		c->held = 1;
 	}
-	return now_ms - (c->held_ms & ~1u) < MPC_MULTI_LAG_MS;
+	return now_ms - c->held_ms < MPC_MULTI_LAG_MS;
+}
+
+/* the remembered resend range stops growing at this many bytes */
+#define MPC_MULTI_RS_MAX (1u << 20)
+
+/*
+ * Downstream (the writer): the server's resend [dsn, dsn + len) went out
+ * again on sf at subflow seq `seq` (where it went first, or into the
+ * peer's hole there). Remember it for mpc_multi_dsack: appended to the
+ * remembered range when it continues it in both spaces (a burst of
+ * resends), else in its place.
+ */
+MPC_INLINE void mpc_multi_note_resend(struct mpc_subflow *sf, __u32 seq,
+				      __u32 dsn, __u32 len)
+{
+	if (!len)
+		return;
+	if (sf->rs_len && seq == sf->rs_seq + sf->rs_len &&
+	    dsn == sf->rs_dsn + sf->rs_len &&
+	    sf->rs_len + len <= MPC_MULTI_RS_MAX) {
+		sf->rs_len += len;
+		return;
+	}
+	sf->rs_seq = seq;
+	sf->rs_dsn = dsn;
+	sf->rs_len = len;
+}
+
+/*
+ * Upstream: the peer's first SACK block b on sf, a D-SACK (RFC 2883: it
+ * lies below the subflow ACK `ack`, the peer got those bytes twice), in
+ * DSNs into *out. The run records have no entry for it by then (released
+ * below the subflow ACK): it is mapped through the remembered resend
+ * (mpc_multi_note_resend), and only when all of it lies there and below
+ * the highest DATA_ACK the peer sent (data_ack): the peer holds those
+ * bytes at its MPTCP level, so whatever the block tells the server is
+ * true even if the range was read while the downstream path rewrote it.
+ * As the first block of the leg's SACK, below the leg ACK, it is a
+ * D-SACK there too: the server learns that its resend was spurious
+ * (Linux: TCPDSACKRecv, undo of the window reduction, RACK's reordering
+ * window grows). Without it the server saw the D-SACKs of a quarter of
+ * its spurious resends at best (docs/multipath-plan.md).
+ */
+MPC_INLINE bool mpc_multi_dsack(const struct mpc_subflow *sf,
+				const struct mpc_seq_block *b, __u32 ack,
+				__u32 data_ack, struct mpc_seq_block *out)
+{
+	__u32 seq = sf->rs_seq, dsn = sf->rs_dsn, len = sf->rs_len;
+
+	if (!len || !mpc_before(b->start, b->end) || mpc_after(b->end, ack) ||
+	    mpc_before(b->start, seq) || mpc_after(b->end, seq + len))
+		return false;
+	out->start = dsn + (b->start - seq);
+	out->end = dsn + (b->end - seq);
+	return !mpc_after(out->end, data_ack);
 }
 
 #endif /* MPCONV_MULTI_H */

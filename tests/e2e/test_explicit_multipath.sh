@@ -257,7 +257,7 @@ case_aggregate() {
 	# shapers dropped, what the server resent, where the data path put it
 	n=
 	for c in multi_dn_resent multi_dn_reinjected multi_dn_hole multi_dn_bare dack_nudged \
-		multi_up_sack_synth multi_up_lag multi_up_dupack_held; do
+		multi_up_sack_synth multi_up_lag multi_up_dupack_held multi_up_dsack; do
 		n+=" $c +$(mpc_counter_delta "$cf" "$c" || echo '?')"
 	done
 	info "converted ($dir): shapers dropped $(($(_tbf_drops "$dir") - td0)) packets;$n"
@@ -342,8 +342,11 @@ case_big_loss() {
 	link_rate 2 "$BIG_LOSS_RATE" || return 1
 	link_loss "$link" "$LOSS" spare-syn || return 1
 	d0=$(link_drops "$link")
+	nstat_save "$NS_SERVER" "$TOPO_TMP/bigloss-server.nstat"
+	mpc_counters_save "$TOPO_TMP/bigloss-counters.json"
 	_conv "$dir" "$dp-bigloss-l$link-$dir" "$size" || rc=1
 	dc=$(($(link_drops "$link") - d0))
+	info "converted ($dir): the server's TCP:$(nstat_deltas "$NS_SERVER" "$TOPO_TMP/bigloss-server.nstat" "$AGG_SERVER_NSTAT"); D-SACKs sent on (multi_up_dsack) +$(mpc_counter_delta "$TOPO_TMP/bigloss-counters.json" multi_up_dsack || echo '?')"
 	d0=$(link_drops "$link")
 	_socat "$dir" "$dp-bigloss-l$link-$dir-socat" "$size" || src=1
 	ds=$(($(link_drops "$link") - d0))

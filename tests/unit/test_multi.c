@@ -584,7 +584,7 @@ static void test_peer_holds(void **state)
 	c.resent_hi = D; /* as the agent publishes it: nothing resent */
 	/* nothing acknowledged on the subflow yet: no */
 	assert_false(mpc_multi_peer_holds(&rs, &c, sf, D, 100));
-	assert_int_equal(c.held_ms, 0);
+	assert_int_equal(c.held, 0);
 	/* the subflow ACK covers D, the DATA_ACK is still D: a lag */
 	sf->dn_una = S + 1000;
 	assert_true(mpc_multi_peer_holds(&rs, &c, sf, D, 100));
@@ -614,9 +614,74 @@ static void test_peer_holds(void **state)
 	c.resent_hi = D + 2000;
 	assert_true(mpc_multi_peer_holds(NULL, &c, sf, D + 2000, 4));
 	/* a stale slot (another connection's records) tells nothing */
-	c.held_ms = 0;
+	c.held = 0;
 	c.conn_gen++;
 	assert_false(mpc_multi_peer_holds(&rs, &c, sf, D + 2000, 20));
+}
+
+/*
+ * The server's resends remembered per subflow (multi.h
+ * mpc_multi_note_resend) and the peer's D-SACK of one mapped through them
+ * (mpc_multi_dsack), across the sequence and DSN wraps
+ */
+static void test_dsack(void **state)
+{
+	const __u32 D = 0xfffffe00u, S = 0xffffff00u;
+	struct mpc_seq_block b, out;
+	struct mpc_subflow sf;
+
+	(void)state;
+	memset(&sf, 0, sizeof(sf));
+	b.start = S;
+	b.end = S + 100;
+	/* nothing remembered: nothing mapped */
+	assert_false(mpc_multi_dsack(&sf, &b, S + 5000, D + 5000, &out));
+	/* a burst of three contiguous resends is one range */
+	mpc_multi_note_resend(&sf, S, D, 1000);
+	mpc_multi_note_resend(&sf, S + 1000, D + 1000, 1000);
+	mpc_multi_note_resend(&sf, S + 2000, D + 2000, 1000);
+	assert_int_equal(sf.rs_seq, S);
+	assert_int_equal(sf.rs_dsn, D);
+	assert_int_equal(sf.rs_len, 3000);
+	/* a D-SACK of the second one, below the subflow ACK, the DATA_ACK
+	 * past it: in DSNs */
+	b.start = S + 1000;
+	b.end = S + 2000;
+	assert_true(mpc_multi_dsack(&sf, &b, S + 3000, D + 3000, &out));
+	assert_int_equal(out.start, D + 1000);
+	assert_int_equal(out.end, D + 2000);
+	/* the DATA_ACK not past it yet: the peer may not hold it at its
+	 * MPTCP level, so nothing is claimed */
+	assert_false(mpc_multi_dsack(&sf, &b, S + 3000, D + 1500, &out));
+	assert_true(mpc_multi_dsack(&sf, &b, S + 3000, D + 2000, &out));
+	/* a block above the subflow ACK is no D-SACK */
+	assert_false(mpc_multi_dsack(&sf, &b, S + 1500, D + 3000, &out));
+	/* outside the remembered range, or reaching past it */
+	b.start = S - 100;
+	b.end = S + 100;
+	assert_false(mpc_multi_dsack(&sf, &b, S + 3000, D + 3000, &out));
+	b.start = S + 2500;
+	b.end = S + 3100;
+	assert_false(mpc_multi_dsack(&sf, &b, S + 4000, D + 4000, &out));
+	/* empty or inverted */
+	b.start = b.end = S + 10;
+	assert_false(mpc_multi_dsack(&sf, &b, S + 3000, D + 3000, &out));
+	/* a resend elsewhere (not contiguous in both spaces) starts anew */
+	mpc_multi_note_resend(&sf, S + 3000, D + 9000, 500);
+	assert_int_equal(sf.rs_seq, S + 3000);
+	assert_int_equal(sf.rs_dsn, D + 9000);
+	assert_int_equal(sf.rs_len, 500);
+	mpc_multi_note_resend(&sf, S + 3500, D + 9000 + 500, 0);
+	assert_int_equal(sf.rs_len, 500);
+	b.start = S + 1000;
+	b.end = S + 2000;
+	assert_false(mpc_multi_dsack(&sf, &b, S + 4000, D + 10000, &out));
+	/* the range stops growing at MPC_MULTI_RS_MAX */
+	sf.rs_len = MPC_MULTI_RS_MAX - 100;
+	mpc_multi_note_resend(&sf, S + 3000 + MPC_MULTI_RS_MAX - 100,
+			      D + 9000 + MPC_MULTI_RS_MAX - 100, 1000);
+	assert_int_equal(sf.rs_len, 1000);
+	assert_int_equal(sf.rs_seq, S + 3000 + MPC_MULTI_RS_MAX - 100);
 }
 
 static void test_holes(void **state)
@@ -1704,6 +1769,7 @@ int main(void)
 		cmocka_unit_test(test_alive),
 		cmocka_unit_test(test_dack_lags),
 		cmocka_unit_test(test_peer_holds),
+		cmocka_unit_test(test_dsack),
 		cmocka_unit_test(test_sack),
 		cmocka_unit_test(test_holes),
 		cmocka_unit_test(test_hole_collapsed),
