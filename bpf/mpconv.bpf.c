@@ -386,19 +386,6 @@ __noinline int mpc_g_resend_hole(struct mpc_scratch *scr, struct mpc_conn *c,
 	return 1;
 }
 
-/* the server's resend went out again on subflow t at scr->sfack.seq
- * (multi.h mpc_multi_note_resend; on its own, for the verifier: t's
- * bound does not survive the bpf_loop that found it) */
-__noinline int mpc_g_note_resend(struct mpc_scratch *scr, struct mpc_conn *c,
-				 __u32 t)
-{
-	if (!scr || !c)
-		return 0;
-	mpc_multi_note_resend(&c->sf[t & (MPC_MAX_SUBFLOWS - 1)],
-			      scr->sfack.seq, scr->dn_dsn, scr->pkt.seg.paylen);
-	return 0;
-}
-
 /*
  * MPC_CF_MULTI downstream: which subflow this segment goes to, at which
  * subflow seq and with which subflow ACK (multi.h). The server's new data
@@ -457,7 +444,6 @@ __noinline int mpc_g_down_pick(struct mpc_scratch *scr, struct mpc_conn *c,
 			ret = mpc_g_resend_hole(scr, c, conn_id, t)
 				      ? MPC_MD_HOLE
 				      : MPC_MD_RESENT;
-			mpc_g_note_resend(scr, c, t);
 		} else {
 			/* the scheduler's choice for this segment, but the
 			 * subflow of the previous one keeps it while its
@@ -475,7 +461,6 @@ __noinline int mpc_g_down_pick(struct mpc_scratch *scr, struct mpc_conn *c,
 			if (mpc_before(scr->dn_dsn, c->down_snd_nxt) &&
 			    mpc_g_resend_hole(scr, c, conn_id, t)) {
 				ret = MPC_MD_HOLE;
-				mpc_g_note_resend(scr, c, t);
 			} else if (mpc_g_send(scr, c, conn_id, t) ==
 				   MPC_RUNS_E_FULL) {
 				/* sent unrecorded, its loss could never be
@@ -631,6 +616,11 @@ __noinline int mpc_g_multi_pre(struct mpc_scratch *scr, struct mpc_conn *c,
 	    mpc_before(scr->dn_dsn, c->down_snd_nxt) &&
 	    mpc_after(scr->dn_dsn + scr->pkt.seg.paylen, c->resent_hi))
 		c->resent_hi = scr->dn_dsn + scr->pkt.seg.paylen;
+	/* ... and where it went out again, for the peer's D-SACK of it */
+	if (md == MPC_MD_RESENT || md == MPC_MD_HOLE)
+		mpc_multi_note_resend(&c->sf[scr->sfi & (MPC_MAX_SUBFLOWS - 1)],
+				      scr->sfack.seq, scr->dn_dsn,
+				      scr->pkt.seg.paylen);
 	switch (md) {
 	case MPC_MD_ACK_STALE:
 		st->multi_ack_stale++;

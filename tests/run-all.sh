@@ -40,14 +40,13 @@ run() { # group name timeout cmd...
 		# cases an e2e test ran twice (CASE_RETRY, tests/e2e/lib.sh):
 		# named in the table, and with MPC_RETRY_DIGEST=FILE (.ci/run)
 		# also collected there for the end of the CI log
-		retried=$(grep -c '^RETRIED:' "$logdir/$group-$name.log")
-		[ "$retried" -gt 0 ] && note="$retried case(s) passed at the second attempt"
+		retried=$(grep '^RETRIED:' "$logdir/$group-$name.log" | cut -c 1-220)
+		[ -n "$retried" ] && note="$(grep -c . <<<"$retried") case(s) passed at the second attempt"
 		record "$group" "$name" PASS "$secs" "$note"
-		if [ "$retried" -gt 0 ]; then
-			grep '^RETRIED:' "$logdir/$group-$name.log" | cut -c 1-220 | sed "s|^|  $group/$name: |"
+		if [ -n "$retried" ]; then
+			sed "s|^|  $group/$name: |" <<<"$retried"
 			[ -z "${MPC_RETRY_DIGEST:-}" ] ||
-				grep '^RETRIED:' "$logdir/$group-$name.log" | cut -c 1-220 |
-				sed "s|^|host/$group/$name: |" >>"$MPC_RETRY_DIGEST"
+				sed "s|^|host/$group/$name: |" <<<"$retried" >>"$MPC_RETRY_DIGEST"
 		fi
 	elif [ $rc -eq 77 ]; then
 		note=$(grep -m1 -o 'SKIP.*' "$logdir/$group-$name.log" || true)

@@ -822,8 +822,8 @@ MPC_INLINE void mpc_multi_note_resend(struct mpc_subflow *sf, __u32 seq,
  * As the first block of the leg's SACK, below the leg ACK, it is a
  * D-SACK there too: the server learns that its resend was spurious
  * (Linux: TCPDSACKRecv, undo of the window reduction, RACK's reordering
- * window grows). Without it the server saw the D-SACKs of a quarter of
- * its spurious resends at best (docs/multipath-plan.md).
+ * window grows). Without it the server heard of 4-13 % of the peer's
+ * D-SACKs in the 100+100 download (docs/multipath-plan.md).
  */
 MPC_INLINE bool mpc_multi_dsack(const struct mpc_subflow *sf,
 				const struct mpc_seq_block *b, __u32 ack,

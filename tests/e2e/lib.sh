@@ -121,9 +121,11 @@ XFER_PORT_NEXT=${XFER_PORT_NEXT:-20000}
 TEST_FAILS=0
 TEST_PASSES=0
 TEST_SKIPS=0
-TEST_RETRIED=() # "CASE: why its first attempt failed" (CASE_RETRY)
+TEST_RETRIES=0  # cases run a second time (CASE_RETRY)
+TEST_RETRIED=() # of those, "CASE: why its first attempt failed" if it passed
 CASE_FAILS=0
 CASE_FIRST_FAIL=
+CASE_NO_RETRY=0 # 1: a transfer of this case failed (xfer_wait), no retry
 CASE_SKIP_REASON=
 
 # ---- messages and results ----------------------------------------------------
@@ -236,9 +238,9 @@ run_case() {
 		TEST_SKIPS=$((TEST_SKIPS + 1))
 		return 0
 	fi
-	local attempt=1 first=
+	local first=
 	while :; do
-		CASE_FAILS=0 CASE_FIRST_FAIL=
+		CASE_FAILS=0 CASE_FIRST_FAIL='' CASE_NO_RETRY=0
 		CASE_SKIP_REASON=
 		# CASE_RESET=FUNCTION (a test sets it): run before every case,
 		# so that a case that failed half-way (returned before undoing
@@ -253,25 +255,29 @@ run_case() {
 		log "--- $name"
 		rc=0
 		"$@" || rc=$?
-		if [ "$rc" -eq "$E2E_SKIP" ]; then
+		if [ "$rc" -eq "$E2E_SKIP" ] && [ -z "$first" ]; then
 			log "SKIP: $name: ${CASE_SKIP_REASON:-no reason given}"
 			TEST_SKIPS=$((TEST_SKIPS + 1))
 		elif [ "$rc" -eq 0 ] && [ "$CASE_FAILS" -eq 0 ]; then
 			log "PASS: $name${first:+ (at the second attempt)}"
 			TEST_PASSES=$((TEST_PASSES + 1))
 			[ -z "$first" ] || TEST_RETRIED+=("$name: $first")
-		elif [ "$attempt" = 1 ] && [ "${#TEST_RETRIED[@]}" -lt "${CASE_RETRY:-0}" ]; then
+		elif [ -z "$first" ] && [ "$CASE_NO_RETRY" = 0 ] &&
+			[ "$TEST_RETRIES" -lt "${CASE_RETRY:-0}" ]; then
 			# CASE_RETRY=N (a test sets it): up to N failed cases of
 			# the test run once more, each at most once. For timing
 			# against real kernels on a shared 2-CPU machine (a shaped
-			# rate bound, a failover deadline); a case that fails
-			# twice fails, and every retry is named in the RESULT line
+			# rate bound, a failover deadline); never for a transfer
+			# that failed (xfer_wait sets CASE_NO_RETRY: lost or
+			# corrupted data, a stall). A case that fails twice (or
+			# fails, then skips) fails, and every case that passed at
+			# its second attempt is named before the RESULT line.
 			first="exit $rc, $CASE_FAILS failed checks${CASE_FIRST_FAIL:+, the first: $CASE_FIRST_FAIL}"
+			TEST_RETRIES=$((TEST_RETRIES + 1))
 			log "RETRY: $name: the first attempt failed ($first); once more"
-			attempt=2
 			continue
 		else
-			log "FAIL: $name"
+			log "FAIL: $name${first:+ (the first attempt: $first)}"
 			TEST_FAILS=$((TEST_FAILS + 1))
 		fi
 		return 0
@@ -1112,13 +1118,21 @@ client_nic_bytes() {
 # nstat_get NS COUNTER: absolute value (0 if unknown); the namespaces are
 # fresh, so absolute values count this test only
 nstat_get() {
-	{ nstat_ns "$1" -asz "$2" 2>/dev/null || true; } | awk -v c="$2" '$1 == c { v = $2 } END { print v + 0 }'
+	_nstat_all "$1" "$2" | awk -v c="$2" '$1 == c { v = $2 } END { print v + 0 }'
+}
+
+# _nstat_all NS [COUNTER]: "NAME VALUE" lines, absolute, of every counter
+# of NS (or of COUNTER); nothing if nstat fails
+_nstat_all() {
+	local ns=$1
+	shift
+	nstat_ns "$ns" -asz "$@" 2>/dev/null || true
 }
 
 # nstat_save NS FILE: every counter of NS now (one nstat run), for
 # nstat_deltas
 nstat_save() {
-	{ nstat_ns "$1" -asz 2>/dev/null || true; } >"$2"
+	_nstat_all "$1" >"$2"
 }
 
 # nstat_deltas NS FILE COUNTER...: " COUNTER +N" for each, N = its value
@@ -1126,7 +1140,7 @@ nstat_save() {
 nstat_deltas() {
 	local ns=$1 f=$2
 	shift 2
-	{ nstat_ns "$ns" -asz 2>/dev/null || true; } | awk -v list="$*" '
+	_nstat_all "$ns" | awk -v list="$*" '
 		NR == FNR { old[$1] = $2; next }
 		{ now[$1] = $2 }
 		END { n = split(list, c, " ")
@@ -1136,7 +1150,7 @@ nstat_deltas() {
 # nstat_has NS COUNTER: the kernel has this counter (older kernels lack
 # some: Debian's 6.1 has no MPTcpExtMPJoinSynTx)
 nstat_has() {
-	{ nstat_ns "$1" -asz "$2" 2>/dev/null || true; } | awk -v c="$2" '$1 == c { f = 1 } END { exit !f }'
+	_nstat_all "$1" "$2" | awk -v c="$2" '$1 == c { f = 1 } END { exit !f }'
 }
 
 # link_bytes NS IFACE: "TX_BYTES RX_BYTES"
@@ -1284,6 +1298,7 @@ xfer_wait() {
 	XFER_DURATION=0 XFER_SUBFLOWS=0 XFER_SUMMARY=
 	XFER_CLIENT_RC=0 XFER_CONVERT_ERROR='' XFER_SYN_DATA=0 XFER_SYN_RETX=0
 	if [ -z "${XFER_CLIENT_PID:-}" ]; then
+		CASE_NO_RETRY=1
 		printf 'xfer %s: FAILED (not started)\n' "${XFER_NAME:-?}"
 		return 1
 	fi
@@ -1322,6 +1337,7 @@ xfer_wait() {
 		return 0
 	fi
 	XFER_OK=0
+	CASE_NO_RETRY=1
 	printf 'xfer %s: FAILED (%s)\n' "$XFER_NAME" "$why"
 	cat "$XFER_CLIENT_JSON.compare" "$XFER_CLIENT_ERR" "$XFER_SERVER_ERR" 2>/dev/null |
 		grep -v 'listening on' | head -20 | sed 's/^/    /' || true

@@ -684,13 +684,13 @@ _case_reset() {
 	return 0
 }
 CASE_RESET=_case_reset
-# Up to 3 cases that fail run once more (lib.sh run_case), named in the
-# RESULT line. Their bounds are rates and deadlines of real kernels over
-# shaped veth links on a shared 2-CPU machine, and single runs miss them
-# now and then: CI on 237f0b3 had the XDP 100 + 20 upload at 97.1 Mbit/s
-# (the bound: more than link 1's 100) and the XDP backup failover fail
-# in one run, when neither had failed in the runs before it
-# (docs/multipath-plan.md "What is left" has the history of each).
+# Up to 3 cases that fail run once more (lib.sh run_case; never one
+# whose transfer failed), named before the RESULT line. Their bounds are
+# rates and deadlines of real kernels over shaped veth links on a shared
+# 2-CPU machine, and single runs miss them now and then: CI on 237f0b3
+# had the XDP 100 + 20 upload at 97.1 Mbit/s (the bound: more than link
+# 1's 100; socat 107.3 right after it), a case with a history of such
+# misses (docs/multipath-plan.md "What is left").
 CASE_RETRY=${CASE_RETRY:-3}
 
 for dp in $DATAPATHS; do
