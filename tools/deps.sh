@@ -58,7 +58,9 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 # haproxy's postinst would start the packaged service; the benchmarks
 # start their own instance, so keep the packaged one from running.
-if printf '%s\n' "${missing[@]}" | grep -qx haproxy && [ ! -e /usr/sbin/policy-rc.d ]; then
+# (matched in the shell: `printf | grep -qx` under pipefail fails when grep
+# exits before printf's last write)
+if [[ " ${missing[*]} " == *" haproxy "* ]] && [ ! -e /usr/sbin/policy-rc.d ]; then
 	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
 	chmod +x /usr/sbin/policy-rc.d
 	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
